@@ -1,0 +1,45 @@
+"""Alembic environment: runs migrations against the URL set by service.migrate (or the settings)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+import service.models  # noqa: F401  (fills the metadata)
+from service.config import get_settings, normalize_database_url
+from service.db import Base
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or get_settings().sqlalchemy_url.render_as_string(
+    hide_password=False
+)
+target_metadata = Base.metadata
+
+
+def run_offline() -> None:
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    connectable = engine_from_config(
+        {"sqlalchemy.url": normalize_database_url(url).render_as_string(hide_password=False)},
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
+    )
+    with connectable.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

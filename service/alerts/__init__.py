@@ -1,0 +1,1 @@
+"""Alerts: one per (brand, domain), their lifecycle and audit trail."""

@@ -1,0 +1,149 @@
+"""HTTP routes for alerts: filtered cursor-paginated list, detail with events, status changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from service.alerts import service
+from service.alerts.models import AlertSource, AlertStatus, Severity
+from service.alerts.schemas import (
+    AlertDetail,
+    AlertOut,
+    AlertPage,
+    BulkStatusChange,
+    BulkStatusResult,
+    ManualAlert,
+    StatusChange,
+)
+from service.brands.service import get_brand, to_spec
+from service.deps import AppSettings, DbSession, ReadCaller, WriteCaller
+
+from service.errors import ValidationFailed
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+
+
+def _out(alert: object) -> AlertOut:
+    return AlertOut.model_validate(alert, from_attributes=True)
+
+
+@router.get(
+    "",
+    response_model=AlertPage,
+    summary="List alerts",
+    description="Filters combine with AND; repeated parameters (status, source, technique, "
+    "severity) match any of their values. Pages are stable under inserts: follow `next_cursor`.",
+)
+def list_alerts(
+    session: DbSession,
+    settings: AppSettings,
+    _: ReadCaller,
+    brand_id: Annotated[int | None, Query(description="Only this brand.")] = None,
+    status_: Annotated[
+        list[AlertStatus] | None, Query(alias="status", description="Lifecycle status(es).")
+    ] = None,
+    severity: Annotated[list[Severity] | None, Query(description="Exact severity(ies).")] = None,
+    min_severity: Annotated[Severity | None, Query(description="This severity or worse.")] = None,
+    min_score: Annotated[int | None, Query(ge=0, le=100, description="Score at least.")] = None,
+    source: Annotated[list[AlertSource] | None, Query(description="Evidence source(s).")] = None,
+    technique: Annotated[list[str] | None, Query(description="Technique name(s).")] = None,
+    domain: Annotated[
+        str | None, Query(max_length=253, description="Substring of the domain (ASCII or Unicode).")
+    ] = None,
+    since: Annotated[datetime | None, Query(description="First seen at or after (ISO 8601).")] = None,
+    until: Annotated[datetime | None, Query(description="First seen before (ISO 8601).")] = None,
+    sort: Annotated[
+        service.SortKey, Query(description="Sort key; `-` for descending.")
+    ] = "-first_seen",
+    limit: Annotated[int | None, Query(ge=1, description="Page size.")] = None,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> AlertPage:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed(f"{name} needs a timezone, e.g. 2026-01-01T00:00:00Z")
+    filters = service.AlertFilters(
+        brand_id=brand_id,
+        status=status_ or (),
+        severity=severity or (),
+        min_severity=min_severity,
+        min_score=min_score,
+        source=source or (),
+        technique=technique or (),
+        domain=domain,
+        since=since,
+        until=until,
+    )
+    size = min(limit or settings.page_size_default, settings.page_size_max)
+    rows, next_cursor = service.list_alerts(session, filters, size, sort, cursor)
+    return AlertPage(items=[_out(a) for a in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AlertOut,
+    summary="Report a lookalike by hand",
+    description="Scores the domain against the brand with the detection engine and records it "
+    "with source `manual`, whatever the score. Reporting a known domain adds evidence.",
+)
+def report_alert(body: ManualAlert, session: DbSession, caller: WriteCaller) -> AlertOut:
+    from service.detection import DetectionIndex
+
+    brand = get_brand(session, body.brand_id)
+    index = DetectionIndex.build([to_spec(brand)])
+    result = index.score(body.domain)
+    if result.error is not None or result.domain is None:
+        raise ValidationFailed(f"domain {body.domain!r}: {result.error}")
+    reasons = [r.to_json() for r in result.reasons if r.brand == brand.name]
+    reasons.append({"technique": "manual", "detail": body.note or f"reported by {caller.name}"})
+    evidence = service.Evidence(
+        brand_id=brand.id,
+        domain=result.domain,
+        registrable=result.registrable,
+        unicode=result.unicode or result.domain,
+        score=result.score if result.brand == brand.name else 0,
+        reasons=reasons,
+        source=AlertSource.MANUAL,
+    )
+    alert, _ = service.record(session, evidence, actor=caller.name)
+    return _out(alert)
+
+
+@router.post(
+    "/status",
+    response_model=BulkStatusResult,
+    summary="Change the status of many alerts",
+    description="All or nothing: if any alert is missing (404) or cannot make the move (409), "
+    "none changes.",
+)
+def change_status_bulk(
+    body: BulkStatusChange, session: DbSession, caller: WriteCaller
+) -> BulkStatusResult:
+    changed = service.change_status_bulk(session, body.ids, body.status, caller.name, body.note)
+    return BulkStatusResult(changed=changed)
+
+
+@router.get("/{alert_id}", response_model=AlertDetail, summary="Get an alert with its events")
+def get_alert(alert_id: int, session: DbSession, _: ReadCaller) -> AlertDetail:
+    return AlertDetail.model_validate(
+        service.get_alert(session, alert_id, with_events=True), from_attributes=True
+    )
+
+
+@router.post(
+    "/{alert_id}/status",
+    response_model=AlertDetail,
+    summary="Change an alert's status",
+    description="Illegal moves (e.g. new → resolved) are refused with 409 and the allowed moves.",
+)
+def change_status(
+    alert_id: int, body: StatusChange, session: DbSession, caller: WriteCaller
+) -> AlertDetail:
+    alert = service.get_alert(session, alert_id, with_events=True)
+    service.change_status(session, alert, body.status, caller.name, body.note)
+    session.flush()
+    session.refresh(alert, ["events"])
+    return AlertDetail.model_validate(alert, from_attributes=True)

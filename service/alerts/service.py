@@ -1,0 +1,298 @@
+"""Alert rules: recording evidence (one alert per brand and domain), lifecycle, and listing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from service.alerts.models import (
+    Alert,
+    AlertEvent,
+    AlertSource,
+    AlertStatus,
+    AlertTechnique,
+    EventKind,
+    Severity,
+)
+from service.db import utcnow
+from service.errors import InvalidTransition, NotFound, ValidationFailed
+from service.pagination import decode_cursor, encode_cursor
+
+S = AlertStatus
+TRANSITIONS: dict[AlertStatus, frozenset[AlertStatus]] = {
+    S.NEW: frozenset({S.TRIAGED, S.CONFIRMED, S.FALSE_POSITIVE}),
+    S.TRIAGED: frozenset({S.CONFIRMED, S.FALSE_POSITIVE}),
+    S.CONFIRMED: frozenset({S.TAKEDOWN_REQUESTED, S.RESOLVED, S.FALSE_POSITIVE}),
+    S.TAKEDOWN_REQUESTED: frozenset({S.RESOLVED}),
+    S.FALSE_POSITIVE: frozenset({S.NEW}),
+    S.RESOLVED: frozenset({S.NEW}),
+}
+
+SortKey = Literal["first_seen", "-first_seen", "last_seen", "-last_seen", "score", "-score"]
+SORT_COLUMNS = {"first_seen": Alert.first_seen, "last_seen": Alert.last_seen, "score": Alert.score}
+
+
+def severity_for(score: int) -> Severity:
+    """Severity band of a score; shared with the detection engine's bands."""
+    from service.detection import severity_for as engine_bands
+
+    return Severity(engine_bands(score))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One observation of a lookalike, as produced by a source and the detection engine."""
+
+    brand_id: int
+    domain: str
+    registrable: str | None
+    unicode: str
+    score: int
+    reasons: Sequence[dict[str, Any]]
+    source: AlertSource
+    seen_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def techniques(self) -> list[str]:
+        return sorted({str(r["technique"]) for r in self.reasons if "technique" in r})
+
+
+def _reason_key(reason: dict[str, Any]) -> tuple[str, str]:
+    return str(reason.get("technique", "")), str(reason.get("detail", ""))
+
+
+def _set_score(alert: Alert, score: int) -> None:
+    severity = severity_for(score)
+    alert.score, alert.severity, alert.severity_rank = score, severity.value, severity.rank
+
+
+def record(session: Session, evidence: Evidence, actor: str = "system") -> tuple[Alert, bool]:
+    """Create the alert for (brand, domain) or add the evidence to it.
+
+    Returns the alert and whether it was created. A concurrent insert of the same
+    pair is caught by the unique constraint and turned into an update.
+    """
+    existing = _find(session, evidence.brand_id, evidence.domain)
+    if existing is None:
+        try:
+            with session.begin_nested():
+                alert = _create(session, evidence, actor)
+            return alert, True
+        except IntegrityError:
+            existing = _find(session, evidence.brand_id, evidence.domain)
+            if existing is None:
+                raise
+    _add_evidence(session, existing, evidence, actor)
+    return existing, False
+
+
+def _find(session: Session, brand_id: int, domain: str) -> Alert | None:
+    return session.scalar(select(Alert).where(Alert.brand_id == brand_id, Alert.domain == domain))
+
+
+def _create(session: Session, evidence: Evidence, actor: str) -> Alert:
+    alert = Alert(
+        brand_id=evidence.brand_id,
+        domain=evidence.domain,
+        registrable=evidence.registrable,
+        unicode=evidence.unicode,
+        reasons=list(evidence.reasons),
+        source=evidence.source.value,
+        status=AlertStatus.NEW.value,
+        first_seen=evidence.seen_at,
+        last_seen=evidence.seen_at,
+        techniques=[AlertTechnique(technique=t) for t in evidence.techniques],
+    )
+    _set_score(alert, evidence.score)
+    session.add(alert)
+    session.flush()
+    session.add(
+        AlertEvent(
+            alert_id=alert.id,
+            kind=EventKind.CREATED.value,
+            actor=actor,
+            to_status=alert.status,
+            data={"source": evidence.source.value, "score": evidence.score},
+        )
+    )
+    return alert
+
+
+def _add_evidence(session: Session, alert: Alert, evidence: Evidence, actor: str) -> None:
+    alert.last_seen = max(alert.last_seen, evidence.seen_at)
+    known = {_reason_key(r) for r in alert.reasons}
+    new_reasons = [r for r in evidence.reasons if _reason_key(r) not in known]
+    raised = evidence.score > alert.score
+    if not new_reasons and not raised:
+        return  # the same evidence again (e.g. a precert and its certificate): no event
+    if new_reasons:
+        alert.reasons = [*alert.reasons, *new_reasons]
+        have = set(alert.technique_names)
+        for technique in evidence.techniques:
+            if technique not in have:
+                alert.techniques.append(AlertTechnique(technique=technique))
+    if raised:
+        _set_score(alert, evidence.score)
+    session.add(
+        AlertEvent(
+            alert_id=alert.id,
+            kind=EventKind.EVIDENCE_ADDED.value,
+            actor=actor,
+            data={"source": evidence.source.value, "score": evidence.score, "reasons": new_reasons},
+        )
+    )
+
+
+def get_alert(session: Session, alert_id: int, with_events: bool = False) -> Alert:
+    query = select(Alert).where(Alert.id == alert_id)
+    if with_events:
+        query = query.options(selectinload(Alert.events))
+    alert = session.scalar(query)
+    if alert is None:
+        raise NotFound(f"no alert with id {alert_id}")
+    return alert
+
+
+def change_status(
+    session: Session, alert: Alert, target: AlertStatus, actor: str, note: str | None
+) -> None:
+    """Move an alert along its lifecycle; an illegal move is a conflict."""
+    current = AlertStatus(alert.status)
+    if target not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none"
+        raise InvalidTransition(
+            f"alert {alert.id} cannot go from {current.value} to {target.value} "
+            f"(allowed: {allowed})",
+            current=current.value,
+            allowed=sorted(TRANSITIONS[current]),
+        )
+    alert.status = target.value
+    alert.updated_at = utcnow()
+    session.add(
+        AlertEvent(
+            alert_id=alert.id,
+            kind=EventKind.STATUS_CHANGED.value,
+            actor=actor,
+            from_status=current.value,
+            to_status=target.value,
+            note=note,
+        )
+    )
+
+
+def change_status_bulk(
+    session: Session, ids: Sequence[int], target: AlertStatus, actor: str, note: str | None
+) -> list[int]:
+    """Change many alerts at once, all or nothing."""
+    unique_ids = list(dict.fromkeys(ids))
+    alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(unique_ids)))}
+    missing = [i for i in unique_ids if i not in alerts]
+    if missing:
+        raise NotFound(f"no alerts with ids {missing}", missing=missing)
+    refused = [
+        i for i in unique_ids if target not in TRANSITIONS[AlertStatus(alerts[i].status)]
+    ]
+    if refused:
+        raise InvalidTransition(
+            f"{len(refused)} alert(s) cannot move to {target.value}: {refused}; nothing changed",
+            refused=refused,
+        )
+    for alert_id in unique_ids:
+        change_status(session, alerts[alert_id], target, actor, note)
+    return unique_ids
+
+
+@dataclass
+class AlertFilters:
+    """Filters of the alert list (and, later, of exports and webhook subscriptions)."""
+
+    brand_id: int | None = None
+    status: Sequence[AlertStatus] = ()
+    severity: Sequence[Severity] = ()
+    min_severity: Severity | None = None
+    min_score: int | None = None
+    source: Sequence[AlertSource] = ()
+    technique: Sequence[str] = ()
+    domain: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        if self.brand_id is not None:
+            out.append(Alert.brand_id == self.brand_id)
+        if self.status:
+            out.append(Alert.status.in_([s.value for s in self.status]))
+        if self.severity:
+            out.append(Alert.severity_rank.in_([s.rank for s in self.severity]))
+        if self.min_severity is not None:
+            out.append(Alert.severity_rank >= self.min_severity.rank)
+        if self.min_score is not None:
+            out.append(Alert.score >= self.min_score)
+        if self.source:
+            out.append(Alert.source.in_([s.value for s in self.source]))
+        if self.technique:
+            out.append(
+                exists().where(
+                    AlertTechnique.alert_id == Alert.id,
+                    AlertTechnique.technique.in_(list(self.technique)),
+                )
+            )
+        if self.domain:
+            needle = self.domain.strip().lower()
+            escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            out.append(
+                or_(
+                    Alert.domain.like(f"%{escaped}%", escape="\\"),
+                    Alert.unicode.like(f"%{escaped}%", escape="\\"),
+                )
+            )
+        if self.since is not None:
+            out.append(Alert.first_seen >= self.since)
+        if self.until is not None:
+            out.append(Alert.first_seen < self.until)
+        return out
+
+
+def _decode_sort_value(key: str, value: Any) -> Any:
+    if key == "score":
+        return int(value)
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed("invalid cursor for this sort order") from None
+
+
+def list_alerts(
+    session: Session,
+    filters: AlertFilters,
+    limit: int,
+    sort: SortKey = "-first_seen",
+    cursor: str | None = None,
+) -> tuple[list[Alert], str | None]:
+    """One page of alerts in a stable order: (sort column, id), resumable by cursor."""
+    key = sort.lstrip("-")
+    descending = sort.startswith("-")
+    column = SORT_COLUMNS[key]
+    query: Select[tuple[Alert]] = select(Alert).where(and_(True, *filters.conditions()))
+    if cursor:
+        raw_value, after_id = decode_cursor(cursor, 2)
+        value = _decode_sort_value(key, raw_value)
+        pair = tuple_(column, Alert.id)
+        query = query.where(pair < (value, int(after_id)) if descending else pair > (value, int(after_id)))
+    order = (column.desc(), Alert.id.desc()) if descending else (column.asc(), Alert.id.asc())
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        sort_value = getattr(last, key)
+        next_cursor = encode_cursor(
+            sort_value.isoformat() if isinstance(sort_value, datetime) else sort_value, last.id
+        )
+    return rows[:limit], next_cursor

@@ -1,0 +1,1 @@
+"""API keys: hashed secrets, scopes, and the FastAPI dependencies that enforce them."""

@@ -1,0 +1,1 @@
+"""Protected brands: their official domains, keywords and allowlists."""

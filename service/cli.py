@@ -1,0 +1,296 @@
+"""The `phantomwatch` command (also `python -m service`): serve, api, worker, migrate, keys, brands, score."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from service import __version__
+from service.config import ConfigError, Settings
+from service.db import Database
+from service.errors import PhantomWatchError
+
+log = logging.getLogger("phantomwatch")
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit code 1 (or 2 for bad input)."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [f"PHANTOMWATCH_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()]
+        raise CliError("invalid configuration: " + "; ".join(lines), EXIT_USAGE) from None
+
+
+def _database(settings: Settings, require_current: bool = True) -> Database:
+    from service.migrate import ensure_current
+
+    database = Database(settings.sqlalchemy_url, settings.db_pool_size)
+    if require_current:
+        try:
+            ensure_current(database.engine)
+        except ConfigError as exc:
+            raise CliError(str(exc)) from None
+        except Exception as exc:
+            raise CliError(f"cannot reach the database: {str(exc).splitlines()[0]}") from None
+    return database
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from service import migrate
+
+    settings = _settings()
+    url = settings.sqlalchemy_url
+    try:
+        if args.downgrade:
+            migrate.downgrade(url, args.downgrade)
+        else:
+            migrate.upgrade(url, args.revision)
+        database = Database(url)
+        current = migrate.current_revision(database.engine)
+        database.dispose()
+    except Exception as exc:
+        raise CliError(f"migration failed: {str(exc).splitlines()[0]}") from None
+    print(f"database at revision {current or 'base'} ({url.render_as_string()})", file=sys.stderr)
+    return 0
+
+
+def _serve(with_scheduler: bool) -> int:
+    import uvicorn
+
+    from service.app import create_app
+    from service.worker import build_scheduler
+
+    settings = _settings()
+    _configure_logging(settings)
+    database = _database(settings)
+    app = create_app(settings, database)
+
+    if with_scheduler and settings.scheduler_enabled:
+        scheduler = build_scheduler(settings, database)
+        inner = app.router.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(a: object) -> AsyncIterator[None]:
+            scheduler.start()
+            try:
+                async with inner(app):
+                    yield
+            finally:
+                scheduler.shutdown(wait=True)
+
+        app.router.lifespan_context = lifespan
+    log.info("PhantomWatch %s listening on http://%s:%d", __version__, settings.host, settings.port)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    database.dispose()
+    return 0
+
+
+def cmd_serve(_: argparse.Namespace) -> int:
+    return _serve(with_scheduler=True)
+
+
+def cmd_api(_: argparse.Namespace) -> int:
+    return _serve(with_scheduler=False)
+
+
+def cmd_worker(_: argparse.Namespace) -> int:
+    from service.worker import run_worker
+
+    settings = _settings()
+    _configure_logging(settings)
+    run_worker(settings, _database(settings))
+    return 0
+
+
+def _print_key(key: object, plaintext: str | None = None) -> None:
+    from service.auth.schemas import ApiKeyOut
+
+    data = ApiKeyOut.model_validate(key).model_dump(mode="json")
+    if plaintext:
+        data["key"] = plaintext
+    print(json.dumps(data))
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from service.auth.service import create_key
+
+    database = _database(_settings())
+    with database.session() as session:
+        key, plaintext = create_key(session, args.name, args.scope or ["read"])
+        _print_key(key, plaintext)
+    print("store the key now: it is not shown again", file=sys.stderr)
+    return 0
+
+
+def cmd_keys_bootstrap(args: argparse.Namespace) -> int:
+    from service.auth.service import create_key, has_live_admin
+
+    database = _database(_settings())
+    with database.session() as session:
+        if has_live_admin(session):
+            print("an admin key already exists; create more with `phantomwatch keys create`",
+                  file=sys.stderr)
+            return 0
+        _, plaintext = create_key(session, args.name, ["admin"])
+    print(f"\n  Admin API key (shown once, store it now):\n\n    {plaintext}\n", file=sys.stderr)
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    from service.auth.service import list_keys
+
+    database = _database(_settings())
+    with database.session() as session:
+        for key in list_keys(session, include_revoked=args.all):
+            _print_key(key)
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from service.auth.service import revoke_key
+
+    database = _database(_settings())
+    with database.session() as session:
+        _print_key(revoke_key(session, args.id))
+    return 0
+
+
+def cmd_brands_import(args: argparse.Namespace) -> int:
+    from service.brands.documents import parse_brands_document
+    from service.brands.service import import_brands
+
+    source = "stdin" if args.file == "-" else args.file
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read {source}: {exc.strerror}", EXIT_USAGE) from None
+    try:
+        document = parse_brands_document(text, source)
+    except PhantomWatchError as exc:
+        raise CliError(exc.detail, EXIT_USAGE) from None
+    database = _database(_settings())
+    with database.session() as session:
+        result = import_brands(session, document)
+    print(json.dumps(result.model_dump()))
+    return 0
+
+
+def cmd_brands_export(args: argparse.Namespace) -> int:
+    from service.brands.documents import render_brands_document
+    from service.brands.service import export_brands
+
+    database = _database(_settings())
+    with database.session() as session:
+        sys.stdout.write(render_brands_document(export_brands(session), args.format))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="phantomwatch",
+        description="Detect lookalike and LLM-hallucinated domains of protected brands. "
+        "Settings come from PHANTOMWATCH_* environment variables (see README).",
+    )
+    parser.add_argument("--version", action="version", version=f"phantomwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the HTTP API and the scheduler in one process (default)")
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("api", help="run only the HTTP API (scale out next to `worker`)")
+    p.set_defaults(func=cmd_api)
+    p = sub.add_parser("worker", help="run only the scheduled jobs")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("migrate", help="create or upgrade the database schema")
+    p.add_argument("--revision", default="head", help="upgrade to this revision (default: head)")
+    p.add_argument("--downgrade", metavar="REV", help="downgrade to REV instead (`base` empties)")
+    p.set_defaults(func=cmd_migrate)
+
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="keys_command", required=True, metavar="ACTION"
+    )
+    p = keys.add_parser("create", help="create a key and print it once (JSON)")
+    p.add_argument("--name", required=True, help="who or what uses the key")
+    p.add_argument(
+        "--scope", action="append", choices=["read", "write", "admin"],
+        help="scope to grant; repeatable (default: read). admin includes write includes read",
+    )
+    p.set_defaults(func=cmd_keys_create)
+    p = keys.add_parser("bootstrap", help="create an admin key unless one exists (used by make run)")
+    p.add_argument("--name", default="bootstrap-admin", help="name of the key")
+    p.set_defaults(func=cmd_keys_bootstrap)
+    p = keys.add_parser("list", help="list keys as JSON Lines (no secrets)")
+    p.add_argument("--all", action="store_true", help="include revoked keys")
+    p.set_defaults(func=cmd_keys_list)
+    p = keys.add_parser("revoke", help="revoke a key by numeric id")
+    p.add_argument("id", type=int, help="the key's id (see `keys list`)")
+    p.set_defaults(func=cmd_keys_revoke)
+
+    brands = sub.add_parser("brands", help="import or export protected brands").add_subparsers(
+        dest="brands_command", required=True, metavar="ACTION"
+    )
+    p = brands.add_parser(
+        "import",
+        help="create or replace brands from a YAML/JSON file",
+        description="File format: `brands: [{name, domains: [...], keywords: [...], allow: [...]}]`."
+        " Brands are matched by name. All or nothing.",
+    )
+    p.add_argument("file", help="brands file, or - for stdin")
+    p.set_defaults(func=cmd_brands_import)
+    p = brands.add_parser("export", help="print all brands in the brands file format")
+    p.add_argument("--format", choices=["yaml", "json"], default="yaml", help="default: yaml")
+    p.set_defaults(func=cmd_brands_export)
+
+    try:
+        from service.detection.command import register as register_score
+    except ImportError:  # pragma: no cover - engine command not available in this build
+        pass
+    else:
+        register_score(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except CliError as exc:
+        print(f"phantomwatch: error: {exc}", file=sys.stderr)
+        return exc.code
+    except PhantomWatchError as exc:
+        print(f"phantomwatch: error: {exc.detail}", file=sys.stderr)
+        return EXIT_USAGE if exc.status < 500 else EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

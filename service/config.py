@@ -1,0 +1,96 @@
+"""Runtime settings read from the environment (prefix PHANTOMWATCH_) and an optional .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/phantomwatch.db"
+SUPPORTED_DRIVERS = ("sqlite", "postgresql")
+
+
+class ConfigError(Exception):
+    """A setting has a value the service cannot run with."""
+
+
+def normalize_database_url(raw: str) -> URL:
+    """Parse a database URL, defaulting PostgreSQL to the psycopg 3 driver.
+
+    Raises ConfigError with a human message for anything we cannot run on.
+    """
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise ConfigError(f"PHANTOMWATCH_DATABASE_URL is not a database URL: {raw!r}") from exc
+    backend = url.get_backend_name()
+    if backend == "postgres":
+        backend = "postgresql"
+    if backend not in SUPPORTED_DRIVERS:
+        raise ConfigError(
+            f"PHANTOMWATCH_DATABASE_URL uses {backend!r}; supported: sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DB"
+        )
+    if backend == "postgresql":
+        driver = url.get_driver_name()
+        # psycopg2 is not a dependency; a bare postgresql:// means psycopg 3 here.
+        if driver in ("", "psycopg2", "postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")
+        elif driver != "psycopg":
+            raise ConfigError(f"unsupported PostgreSQL driver {driver!r}; use postgresql+psycopg")
+        if not url.database:
+            raise ConfigError("PHANTOMWATCH_DATABASE_URL names no database")
+    elif url.database in (None, ""):
+        raise ConfigError("an in-memory SQLite database would lose everything; give a file path")
+    return url
+
+
+class Settings(BaseSettings):
+    """Every option of the service; each maps to PHANTOMWATCH_<NAME>."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PHANTOMWATCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///PATH (WAL mode) or postgresql://USER@HOST/DB.",
+    )
+    host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the HTTP API listens on.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level of the service."
+    )
+    data_dir: Path = Field(Path("data"), description="Directory for local state (SQLite file).")
+    db_pool_size: int = Field(5, ge=1, le=100, description="PostgreSQL connection pool size.")
+    page_size_default: int = Field(50, ge=1, le=1000, description="Default page size of lists.")
+    page_size_max: int = Field(500, ge=1, le=10000, description="Largest page size allowed.")
+    scheduler_enabled: bool = Field(
+        True, description="Run scheduled jobs in `serve` (ignored by `api`, forced by `worker`)."
+    )
+    metrics_enabled: bool = Field(True, description="Expose Prometheus metrics on /metrics.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        try:
+            normalize_database_url(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> URL:
+        """The database URL with the driver the service uses."""
+        return normalize_database_url(self.database_url)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once."""
+    return Settings()

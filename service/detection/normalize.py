@@ -1,0 +1,256 @@
+"""Normalization of domains, URLs and wildcard names: IDNA, Public Suffix List, confusable skeletons."""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import icu
+import idna
+import publicsuffixlist
+
+__all__ = [
+    "InvalidDomain",
+    "NormalizedName",
+    "normalize_domain",
+    "psl_source",
+    "refresh_psl",
+    "registrable_domain",
+    "skeleton",
+]
+
+PSL_URL = "https://publicsuffix.org/list/public_suffix_list.dat"
+_MAX_NAME = 253
+_MAX_LABEL = 63
+# Underscore is not legal in host names but shows up in real CT SANs and DNS
+# (service labels); rejecting it would turn real data into errors.
+_ASCII_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?|[a-z0-9_]")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+class InvalidDomain(ValueError):
+    """Input that cannot be read as a domain name; the message is a human reason."""
+
+
+@dataclass(frozen=True)
+class NormalizedName:
+    """One name in every form the detectors need."""
+
+    ascii: str
+    unicode: str
+    registrable: str | None
+    suffix: str
+    labels: tuple[str, ...]
+    wildcard: bool
+    unicode_labels: tuple[str, ...] = field(default=())
+    skeletons: tuple[str, ...] = field(default=())
+    # True when the public suffix comes from the PSL private section (free
+    # hosting, dynamic DNS, cloud apps): anyone can get a name there.
+    private_suffix: bool = False
+
+    @property
+    def registrable_label(self) -> str | None:
+        """The label just left of the public suffix (``paypal`` in ``www.paypal.co.uk``)."""
+        if self.registrable is None:
+            return None
+        return self.registrable.split(".", 1)[0]
+
+    @property
+    def subdomain_labels(self) -> tuple[str, ...]:
+        """Labels left of the registrable domain."""
+        if self.registrable is None:
+            return self.labels[: len(self.labels) - self.suffix.count(".") - 1]
+        return self.labels[: len(self.labels) - self.registrable.count(".") - 1]
+
+
+def _psl_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "phantomwatch"
+
+
+def _user_psl_file() -> Path | None:
+    """A refreshed list is used only when the user asked for one (env var or refresh_psl)."""
+    env = os.environ.get("PHANTOMWATCH_PSL_FILE")
+    if env:
+        return Path(env)
+    candidate = _psl_data_dir() / "public_suffix_list.dat"
+    return candidate if candidate.is_file() else None
+
+
+@lru_cache(maxsize=1)
+def _psl() -> tuple[publicsuffixlist.PublicSuffixList, publicsuffixlist.PublicSuffixList]:
+    path = _user_psl_file()
+    if path is not None and path.is_file():
+        with path.open("rb") as fh:
+            full = publicsuffixlist.PublicSuffixList(fh)
+        with path.open("rb") as fh:
+            icann = publicsuffixlist.PublicSuffixList(fh, only_icann=True)
+        return full, icann
+    return publicsuffixlist.PublicSuffixList(), publicsuffixlist.PublicSuffixList(only_icann=True)
+
+
+def psl_source() -> str:
+    """Where the Public Suffix List in use comes from (bundled snapshot or a refreshed file)."""
+    path = _user_psl_file()
+    if path is not None and path.is_file():
+        return str(path)
+    return "bundled:publicsuffixlist " + str(getattr(publicsuffixlist, "__version__", ""))
+
+
+def refresh_psl(dest: Path | None = None, url: str = PSL_URL, timeout: float = 30.0) -> Path:
+    """Download a current Public Suffix List to the user data dir; never called implicitly."""
+    target = dest or (_psl_data_dir() / "public_suffix_list.dat")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - fixed https URL
+        data: bytes = resp.read()
+    if b"// ===BEGIN ICANN DOMAINS===" not in data:
+        raise ValueError("downloaded file does not look like the Public Suffix List")
+    tmp = target.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    _psl.cache_clear()
+    return target
+
+
+_SPOOF = icu.SpoofChecker()
+# ICU keeps some ASCII lookalikes apart that are confusable in URL bars, and
+# maps digits to uppercase letters; fold those so both sides compare equal.
+_FOLD = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "!": "l"})
+
+
+@lru_cache(maxsize=65536)
+def _icu_skeleton(text: str) -> str:
+    return str(_SPOOF.getSkeleton(0, text))
+
+
+def skeleton(label: str) -> str:
+    """UTS #39 confusable skeleton of one label, lowercased and folded (i/1/l, 0/o, vv/w)."""
+    sk = _icu_skeleton(label).lower().translate(_FOLD)
+    if "vv" in sk:
+        sk = sk.replace("vv", "w")
+    return sk
+
+
+def _extract_host(text: str) -> str:
+    """Pull the host out of a URL or an ``user@host:port/path`` string."""
+    if _SCHEME.match(text) or any(c in text for c in "/@?#") or text.count(":") == 1:
+        to_parse = text if _SCHEME.match(text) else "//" + text
+        try:
+            parts = urllib.parse.urlsplit(to_parse)
+            host = parts.hostname
+        except ValueError as exc:
+            raise InvalidDomain(f"not a URL or domain: {exc}") from exc
+        if not host:
+            raise InvalidDomain("no host name in URL")
+        return host
+    if text.count(":") > 1 or text.startswith("["):
+        raise InvalidDomain("IP address, not a domain name")
+    return text
+
+
+def _to_ascii_label(label: str) -> tuple[str, str]:
+    """Return (ascii, unicode) forms of one already-lowercased label."""
+    if label.isascii():
+        if label.startswith("xn--"):
+            try:
+                uni = idna.decode(label)
+            except (idna.IDNAError, UnicodeError, ValueError):
+                try:
+                    uni = codecs.decode(label[4:].encode("ascii"), "punycode")
+                except (UnicodeError, ValueError) as exc:
+                    raise InvalidDomain(f"bad IDNA: invalid punycode label {label!r}") from exc
+                if not uni or uni.isascii():
+                    raise InvalidDomain(f"bad IDNA: invalid punycode label {label!r}")
+            return label, uni
+        return label, label
+    try:
+        asc = idna.encode(label, uts46=True, transitional=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        # IDNA2003 still resolves in browsers for symbols/emoji; phishing uses them.
+        try:
+            asc = label.encode("idna").decode("ascii")
+        except (UnicodeError, ValueError) as exc:
+            raise InvalidDomain(f"bad IDNA: label {label!r} cannot be encoded") from exc
+    return asc, label
+
+
+def normalize_domain(raw: str) -> NormalizedName:
+    """Normalize a domain, URL or wildcard name; raise InvalidDomain with a reason."""
+    if not isinstance(raw, str):
+        raise InvalidDomain(f"not a string: {type(raw).__name__}")
+    text = raw.strip().strip("\ufeff")
+    if not text:
+        raise InvalidDomain("empty")
+    if any(c.isspace() for c in text):
+        raise InvalidDomain("contains whitespace")
+    host = _extract_host(text)
+    if not host.isascii():
+        try:
+            host = idna.uts46_remap(host, std3_rules=False, transitional=False)
+        except (idna.IDNAError, UnicodeError, ValueError) as exc:
+            raise InvalidDomain(f"bad IDNA: {exc}") from exc
+    host = host.lower()
+    wildcard = False
+    if host.startswith("*."):
+        wildcard = True
+        host = host[2:]
+    if host.endswith("."):
+        host = host[:-1]
+    if not host:
+        raise InvalidDomain("empty")
+    if "*" in host:
+        raise InvalidDomain("wildcard only allowed as the leftmost label ('*.example.com')")
+    if _IPV4.fullmatch(host) or ":" in host:
+        raise InvalidDomain("IP address, not a domain name")
+    raw_labels = host.split(".")
+    if any(not lab for lab in raw_labels):
+        raise InvalidDomain("empty label (consecutive or leading dots)")
+    ascii_labels: list[str] = []
+    unicode_labels: list[str] = []
+    for lab in raw_labels:
+        asc, uni = _to_ascii_label(lab)
+        if len(asc) > _MAX_LABEL:
+            raise InvalidDomain(f"label longer than 63 characters: {asc[:20]!r}...")
+        if not _ASCII_LABEL.fullmatch(asc):
+            raise InvalidDomain(f"invalid characters in label {lab!r}")
+        ascii_labels.append(asc)
+        unicode_labels.append(uni)
+    ascii_name = ".".join(ascii_labels)
+    if len(ascii_name) > _MAX_NAME:
+        raise InvalidDomain("name longer than 253 characters")
+    if ascii_labels[-1].isdigit():
+        raise InvalidDomain("numeric top-level label: not a domain name")
+    full, icann = _psl()
+    suffix = full.publicsuffix(ascii_name) or ascii_labels[-1]
+    registrable = full.privatesuffix(ascii_name)
+    private = False
+    if suffix.count(".") > 0 or suffix != ascii_labels[-1]:
+        icann_suffix = icann.publicsuffix(ascii_name)
+        private = icann_suffix is not None and icann_suffix != suffix
+    skeletons = tuple(skeleton(u) for u in unicode_labels)
+    return NormalizedName(
+        ascii=ascii_name,
+        unicode=".".join(unicode_labels),
+        registrable=registrable,
+        suffix=suffix,
+        labels=tuple(ascii_labels),
+        wildcard=wildcard,
+        unicode_labels=tuple(unicode_labels),
+        skeletons=skeletons,
+        private_suffix=private,
+    )
+
+
+def registrable_domain(raw: str) -> str:
+    """Return the registrable domain of ``raw``; raise InvalidDomain if it is a public suffix."""
+    name = normalize_domain(raw)
+    if name.registrable is None:
+        raise InvalidDomain(f"not a registrable domain: {name.ascii!r} is a public suffix")
+    return name.registrable

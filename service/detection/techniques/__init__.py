@@ -1,0 +1,1 @@
+"""Technique families: permutation generators and edit classifiers, one module per family."""
