@@ -1,4 +1,4 @@
-"""The `phantomwatch` command (also `python -m service`): serve, api, worker, migrate, keys, brands, score."""
+"""The `phantomwatch` command (also `python -m service`): serve, api, worker, migrate, ..."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        lines = [f"PHANTOMWATCH_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()]
+        lines = [
+            f"PHANTOMWATCH_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        ]
         raise CliError("invalid configuration: " + "; ".join(lines), EXIT_USAGE) from None
 
 
@@ -59,6 +61,8 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Alembic announces its context on every readiness check.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -154,8 +158,10 @@ def cmd_keys_bootstrap(args: argparse.Namespace) -> int:
     database = _database(_settings())
     with database.session() as session:
         if has_live_admin(session):
-            print("an admin key already exists; create more with `phantomwatch keys create`",
-                  file=sys.stderr)
+            print(
+                "an admin key already exists; create more with `phantomwatch keys create`",
+                file=sys.stderr,
+            )
             return 0
         _, plaintext = create_key(session, args.name, ["admin"])
     print(f"\n  Admin API key (shown once, store it now):\n\n    {plaintext}\n", file=sys.stderr)
@@ -238,11 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = keys.add_parser("create", help="create a key and print it once (JSON)")
     p.add_argument("--name", required=True, help="who or what uses the key")
     p.add_argument(
-        "--scope", action="append", choices=["read", "write", "admin"],
+        "--scope",
+        action="append",
+        choices=["read", "write", "admin"],
         help="scope to grant; repeatable (default: read). admin includes write includes read",
     )
     p.set_defaults(func=cmd_keys_create)
-    p = keys.add_parser("bootstrap", help="create an admin key unless one exists (used by make run)")
+    p = keys.add_parser(
+        "bootstrap", help="create an admin key unless one exists (used by make run)"
+    )
     p.add_argument("--name", default="bootstrap-admin", help="name of the key")
     p.set_defaults(func=cmd_keys_bootstrap)
     p = keys.add_parser("list", help="list keys as JSON Lines (no secrets)")
@@ -258,8 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = brands.add_parser(
         "import",
         help="create or replace brands from a YAML/JSON file",
-        description="File format: `brands: [{name, domains: [...], keywords: [...], allow: [...]}]`."
-        " Brands are matched by name. All or nothing.",
+        description="File format: `brands: [{name, domains: [...], keywords: [...], "
+        "allow: [...]}]`. Brands are matched by name. All or nothing.",
     )
     p.add_argument("file", help="brands file, or - for stdin")
     p.set_defaults(func=cmd_brands_import)

@@ -31,7 +31,9 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         info = Gauge(
-            "phantomwatch_build_info", "Version of the running service.", ["version"],
+            "phantomwatch_build_info",
+            "Version of the running service.",
+            ["version"],
             registry=self.registry,
         )
         info.labels(version=__version__).set(1)

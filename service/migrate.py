@@ -1,4 +1,4 @@
-"""Alembic wiring: upgrade/downgrade the schema and tell whether a database is at the current head."""
+"""Alembic wiring: upgrade or downgrade the schema, and check a database is at the head."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def alembic_config(url: URL) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser interpolation would choke on '%' in passwords.
-    cfg.set_main_option("sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%"))
+    cfg.set_main_option(
+        "sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%")
+    )
     return cfg
 
 

@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 
 def build_scheduler(settings: Settings, database: Database) -> BackgroundScheduler:
     """A scheduler with every job of the enabled features (none are configured yet)."""
-    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+    scheduler = BackgroundScheduler(
+        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
+    )
     return scheduler
 
 

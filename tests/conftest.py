@@ -56,7 +56,9 @@ def drop_schema(schema: str) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def migrated_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
+def migrated_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[URL]:
     """A database migrated with Alembic once per backend and test session."""
     url, schema = fresh_database_url(request.param, tmp_path_factory.mktemp(request.param))
     upgrade(url)

@@ -29,7 +29,9 @@ def test_metrics_count_requests_by_route(client: TestClient, read_headers: dict[
     client.get("/v1/alerts", headers=read_headers)
     client.get("/v1/alerts/12345", headers=read_headers)
     text = client.get("/metrics").text
-    assert 'phantomwatch_http_requests_total{method="GET",route="/v1/alerts",status="200"} 1.0' in text
+    assert (
+        'phantomwatch_http_requests_total{method="GET",route="/v1/alerts",status="200"} 1.0' in text
+    )
     assert 'route="/v1/alerts/{alert_id}",status="404"' in text
     assert "phantomwatch_build_info" in text
 

@@ -20,7 +20,6 @@ from service.alerts.schemas import (
 )
 from service.brands.service import get_brand, to_spec
 from service.deps import AppSettings, DbSession, ReadCaller, WriteCaller
-
 from service.errors import ValidationFailed
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -53,7 +52,9 @@ def list_alerts(
     domain: Annotated[
         str | None, Query(max_length=253, description="Substring of the domain (ASCII or Unicode).")
     ] = None,
-    since: Annotated[datetime | None, Query(description="First seen at or after (ISO 8601).")] = None,
+    since: Annotated[
+        datetime | None, Query(description="First seen at or after (ISO 8601).")
+    ] = None,
     until: Annotated[datetime | None, Query(description="First seen before (ISO 8601).")] = None,
     sort: Annotated[
         service.SortKey, Query(description="Sort key; `-` for descending.")

@@ -195,9 +195,7 @@ def change_status_bulk(
     missing = [i for i in unique_ids if i not in alerts]
     if missing:
         raise NotFound(f"no alerts with ids {missing}", missing=missing)
-    refused = [
-        i for i in unique_ids if target not in TRANSITIONS[AlertStatus(alerts[i].status)]
-    ]
+    refused = [i for i in unique_ids if target not in TRANSITIONS[AlertStatus(alerts[i].status)]]
     if refused:
         raise InvalidTransition(
             f"{len(refused)} alert(s) cannot move to {target.value}: {refused}; nothing changed",
@@ -280,12 +278,14 @@ def list_alerts(
     key = sort.lstrip("-")
     descending = sort.startswith("-")
     column = SORT_COLUMNS[key]
-    query: Select[tuple[Alert]] = select(Alert).where(and_(True, *filters.conditions()))
+    query: Select[Alert] = select(Alert).where(and_(True, *filters.conditions()))
     if cursor:
         raw_value, after_id = decode_cursor(cursor, 2)
         value = _decode_sort_value(key, raw_value)
         pair = tuple_(column, Alert.id)
-        query = query.where(pair < (value, int(after_id)) if descending else pair > (value, int(after_id)))
+        query = query.where(
+            pair < (value, int(after_id)) if descending else pair > (value, int(after_id))
+        )
     order = (column.desc(), Alert.id.desc()) if descending else (column.asc(), Alert.id.asc())
     rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
     next_cursor = None

@@ -20,13 +20,13 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 )
 def create_key(body: ApiKeyCreate, session: DbSession, _: AdminCaller) -> ApiKeyCreated:
     key, plaintext = service.create_key(session, body.name, [s.value for s in body.scopes])
-    return ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(key).model_dump(), "key": plaintext})
+    return ApiKeyCreated.model_validate(
+        {**ApiKeyOut.model_validate(key).model_dump(), "key": plaintext}
+    )
 
 
 @router.get("", response_model=list[ApiKeyOut], summary="List API keys")
-def list_keys(
-    session: DbSession, _: AdminCaller, include_revoked: bool = False
-) -> list[ApiKeyOut]:
+def list_keys(session: DbSession, _: AdminCaller, include_revoked: bool = False) -> list[ApiKeyOut]:
     return [ApiKeyOut.model_validate(k) for k in service.list_keys(session, include_revoked)]
 
 

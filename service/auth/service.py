@@ -58,9 +58,7 @@ def parse_scopes(scopes: Sequence[str]) -> list[str]:
         try:
             scope = Scope(name)
         except ValueError:
-            raise ValidationFailed(
-                f"unknown scope {name!r}; use read, write or admin"
-            ) from None
+            raise ValidationFailed(f"unknown scope {name!r}; use read, write or admin") from None
         if scope.value not in out:
             out.append(scope.value)
     return out

@@ -19,6 +19,7 @@ from service.deps import AdminCaller, AppSettings, DbSession, ReadCaller
 
 router = APIRouter(prefix="/v1/brands", tags=["brands"])
 
+
 async def raw_body(request: Request) -> bytes:
     """The undecoded request body (the import accepts YAML as well as JSON)."""
     return await request.body()
@@ -100,9 +101,7 @@ def get_brand(brand_id: int, session: DbSession, _: ReadCaller) -> BrandOut:
     summary="Change a brand",
     description="Only the fields sent change. Keywords derived from domains follow new domains.",
 )
-def update_brand(
-    brand_id: int, body: BrandUpdate, session: DbSession, _: AdminCaller
-) -> BrandOut:
+def update_brand(brand_id: int, body: BrandUpdate, session: DbSession, _: AdminCaller) -> BrandOut:
     return BrandOut.model_validate(service.update_brand(session, brand_id, body))
 
 

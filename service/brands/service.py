@@ -67,7 +67,9 @@ def clean_allow(allow: Sequence[str], problems: _Problems) -> list[str]:
     return _unique(out)
 
 
-def clean_keywords(keywords: Sequence[str], domains: Sequence[str], problems: _Problems) -> list[str]:
+def clean_keywords(
+    keywords: Sequence[str], domains: Sequence[str], problems: _Problems
+) -> list[str]:
     """Lowercased brand tokens; by default the first label of each official domain."""
     out: list[str] = []
     for i, raw in enumerate(keywords):

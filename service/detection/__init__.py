@@ -31,3 +31,7 @@ __all__ = [
     "severity_for",
     "skeleton",
 ]
+
+from service.detection.index import DetectionIndex, score_names  # noqa: E402
+
+__all__ += ["DetectionIndex", "score_names"]

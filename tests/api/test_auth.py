@@ -29,7 +29,9 @@ def test_no_key_is_401_with_challenge(client: TestClient) -> None:
     assert "Authorization" in str(body["detail"])
 
 
-def test_malformed_and_wrong_keys_are_401(client: TestClient, admin_headers: dict[str, str]) -> None:
+def test_malformed_and_wrong_keys_are_401(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
     assert_problem(client.get("/v1/alerts", headers={"X-API-Key": "nonsense"}), 401, "unauthorized")
     good = admin_headers["Authorization"].removeprefix("Bearer ")
     wrong_secret = good[: good.rindex("_") + 1] + "x" * 43
@@ -54,7 +56,9 @@ def test_scopes_are_enforced(
     admin_headers: dict[str, str],
 ) -> None:
     assert client.get("/v1/brands", headers=read_headers).status_code == 200
-    body = assert_problem(client.post("/v1/brands", json=BRAND, headers=read_headers), 403, "forbidden")
+    body = assert_problem(
+        client.post("/v1/brands", json=BRAND, headers=read_headers), 403, "forbidden"
+    )
     assert "admin" in str(body["detail"])
     assert_problem(client.post("/v1/brands", json=BRAND, headers=write_headers), 403, "forbidden")
     assert_problem(client.get("/v1/keys", headers=write_headers), 403, "forbidden")

@@ -19,8 +19,12 @@ def create(client: TestClient, headers: dict[str, str], **fields: object) -> dic
 def test_create_normalizes_and_defaults_keywords(
     client: TestClient, admin_headers: dict[str, str]
 ) -> None:
-    brand = create(client, admin_headers, domains=["PayPal.COM.", "paypal.co.uk"],
-                   allow=["*.paypal-partner.net"])
+    brand = create(
+        client,
+        admin_headers,
+        domains=["PayPal.COM.", "paypal.co.uk"],
+        allow=["*.paypal-partner.net"],
+    )
     assert brand["domains"] == ["paypal.com", "paypal.co.uk"]
     assert brand["keywords"] == ["paypal"]
     assert brand["allow"] == ["paypal-partner.net"]
@@ -60,7 +64,9 @@ def test_invalid_domains_are_named_with_the_reason(
 def test_name_conflicts_and_missing_ids(client: TestClient, admin_headers: dict[str, str]) -> None:
     first = create(client, admin_headers)
     body = assert_problem(
-        client.post("/v1/brands", json={"name": "PayPal", "domains": ["p.com"]}, headers=admin_headers),
+        client.post(
+            "/v1/brands", json={"name": "PayPal", "domains": ["p.com"]}, headers=admin_headers
+        ),
         409,
         "conflict",
     )
@@ -73,14 +79,19 @@ def test_name_conflicts_and_missing_ids(client: TestClient, admin_headers: dict[
         "validation",
     )
     assert_problem(
-        client.post("/v1/brands", json={"name": "Y", "domains": ["y.com"], "colour": "red"},
-                    headers=admin_headers),
+        client.post(
+            "/v1/brands",
+            json={"name": "Y", "domains": ["y.com"], "colour": "red"},
+            headers=admin_headers,
+        ),
         422,
         "validation",
     )
 
 
-def test_update_changes_only_given_fields(client: TestClient, admin_headers: dict[str, str]) -> None:
+def test_update_changes_only_given_fields(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
     brand = create(client, admin_headers)
     url = f"/v1/brands/{brand['id']}"
     changed = client.patch(url, json={"alert_threshold": 70}, headers=admin_headers).json()
@@ -161,8 +172,9 @@ def test_import_yaml_then_export_round_trips(
 
 
 def test_import_is_all_or_nothing(client: TestClient, admin_headers: dict[str, str]) -> None:
-    document = {"brands": [{"name": "Good", "domains": ["good.com"]},
-                           {"name": "Bad", "domains": ["co.uk"]}]}
+    document = {
+        "brands": [{"name": "Good", "domains": ["good.com"]}, {"name": "Bad", "domains": ["co.uk"]}]
+    }
     body = assert_problem(
         client.post("/v1/brands/import", json=document, headers=admin_headers), 422, "validation"
     )

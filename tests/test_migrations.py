@@ -1,0 +1,48 @@
+"""Migrations agree with the models and go up, down and up again on every backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import URL
+
+import service.models  # noqa: F401
+from service.db import Base, Database
+from service.migrate import current_revision, downgrade, head_revision, upgrade
+from tests.conftest import BACKENDS, drop_schema, fresh_database_url
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[URL]:
+    url, schema = fresh_database_url(request.param, tmp_path)
+    yield url
+    if schema:
+        drop_schema(schema)
+
+
+def test_models_match_migrations(migrated_url: URL) -> None:
+    db = Database(migrated_url)
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    db.dispose()
+    assert diff == [], f"models and migrations differ: {diff}"
+
+
+def test_upgrade_downgrade_upgrade(empty_url: URL) -> None:
+    db = Database(empty_url)
+    assert current_revision(db.engine) is None
+    upgrade(empty_url)
+    assert current_revision(db.engine) == head_revision()
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"brands", "alerts", "alert_events", "alert_techniques", "api_keys"} <= tables
+    downgrade(empty_url, "base")
+    assert current_revision(db.engine) is None
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    upgrade(empty_url)
+    assert current_revision(db.engine) == head_revision()
+    db.dispose()
