@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -66,7 +65,6 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level of the service."
     )
-    data_dir: Path = Field(Path("data"), description="Directory for local state (SQLite file).")
     db_pool_size: int = Field(5, ge=1, le=100, description="PostgreSQL connection pool size.")
     page_size_default: int = Field(50, ge=1, le=1000, description="Default page size of lists.")
     page_size_max: int = Field(500, ge=1, le=10000, description="Largest page size allowed.")
