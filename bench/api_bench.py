@@ -75,7 +75,7 @@ SELECT id, reasons->0->>'technique' FROM alerts;
 
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> int:
@@ -85,7 +85,9 @@ def main() -> int:
     parser.add_argument("--page", type=int, default=100, help="page size")
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("PHANTOMWATCH_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1/test"),
+        default=os.environ.get(
+            "PHANTOMWATCH_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1/test"
+        ),
         help="PostgreSQL database to use (a private schema is created and dropped)",
     )
     args = parser.parse_args()
@@ -119,8 +121,11 @@ def main() -> int:
             # the 20th page of the default listing, reached by following cursors
             cursor = None
             for _ in range(19):
-                body = client.get("/v1/alerts", params={**page, **({"cursor": cursor} if cursor else {})},
-                                  headers=headers).json()
+                body = client.get(
+                    "/v1/alerts",
+                    params={**page, **({"cursor": cursor} if cursor else {})},
+                    headers=headers,
+                ).json()
                 cursor = body["next_cursor"]
             return {**page, "cursor": cursor}
 
@@ -132,11 +137,19 @@ def main() -> int:
             ("min_severity=critical", lambda: {**page, "min_severity": "critical"}),
             ("technique=homoglyph", lambda: {**page, "technique": "homoglyph"}),
             ("source=dns", lambda: {**page, "source": "dns"}),
-            ("since last 24 h", lambda: {**page, "since": "2000-01-01T00:00:00Z"}
-             if False else {**page, "since": _hours_ago(24)}),
+            (
+                "since last 24 h",
+                lambda: (
+                    {**page, "since": "2000-01-01T00:00:00Z"}
+                    if False
+                    else {**page, "since": _hours_ago(24)}
+                ),
+            ),
             ("sort=-score", lambda: {**page, "sort": "-score"}),
-            ("brand_id+status=new", lambda: {**page, "brand_id": 1 + secrets.randbelow(1000),
-                                             "status": "new"}),
+            (
+                "brand_id+status=new",
+                lambda: {**page, "brand_id": 1 + secrets.randbelow(1000), "status": "new"},
+            ),
             ("domain substring", lambda: {**page, "domain": f"{secrets.randbelow(999)}-"}),
         ]
 
@@ -170,11 +183,17 @@ def main() -> int:
         client.close()
         database.dispose()
 
-        print(f"\nGET /v1/alerts, page of {args.page}, {args.alerts:,} alerts, {args.repeat} requests each")
-        print(f"{'filter':28} {'indexed p50':>12} {'p95':>8}   {'no index p50':>12} {'p95':>8}  {'p95 ratio':>9}")
+        print(
+            f"\nGET /v1/alerts, page of {args.page}, {args.alerts:,} alerts, {args.repeat} requests each"
+        )
+        print(
+            f"{'filter':28} {'indexed p50':>12} {'p95':>8}   {'no index p50':>12} {'p95':>8}  {'p95 ratio':>9}"
+        )
         for name, (p50, p95) in with_indexes.items():
             b50, b95 = baseline[name]
-            print(f"{name:28} {p50:10.1f}ms {p95:6.1f}ms   {b50:10.1f}ms {b95:6.1f}ms  {b95 / p95:8.1f}x")
+            print(
+                f"{name:28} {p50:10.1f}ms {p95:6.1f}ms   {b50:10.1f}ms {b95:6.1f}ms  {b95 / p95:8.1f}x"
+            )
         worst = max(p95 for _, p95 in with_indexes.values())
         print(f"\nworst indexed p95: {worst:.1f} ms (target < 50 ms)")
     finally:

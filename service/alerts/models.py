@@ -89,7 +89,7 @@ class Alert(Base):
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    brand: Mapped[Brand] = relationship(lazy="joined", innerjoin=True)
+    brand: Mapped[Brand] = relationship(lazy="selectin")
     techniques: Mapped[list[AlertTechnique]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="AlertTechnique.technique"
     )

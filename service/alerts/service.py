@@ -20,6 +20,7 @@ from service.alerts.models import (
     EventKind,
     Severity,
 )
+from service.brands.models import Brand
 from service.db import utcnow
 from service.errors import InvalidTransition, NotFound, ValidationFailed
 from service.pagination import decode_cursor, encode_cursor
@@ -278,7 +279,12 @@ def list_alerts(
     key = sort.lstrip("-")
     descending = sort.startswith("-")
     column = SORT_COLUMNS[key]
-    query: Select[Alert] = select(Alert).where(and_(True, *filters.conditions()))
+    query: Select[Alert] = (
+        select(Alert)
+        .where(and_(True, *filters.conditions()))
+        # a page needs only the brand's name, not its JSON lists
+        .options(selectinload(Alert.brand).load_only(Brand.id, Brand.name))
+    )
     if cursor:
         raw_value, after_id = decode_cursor(cursor, 2)
         value = _decode_sort_value(key, raw_value)
