@@ -38,6 +38,8 @@ ALERT_INDEXES = [
     "ix_alerts_status_first_seen_id",
     "ix_alerts_severity_first_seen_id",
     "ix_alert_techniques_technique_alert",
+    "ix_alerts_domain_trgm",
+    "ix_alerts_unicode_trgm",
 ]
 
 SEED_SQL = """
@@ -157,6 +159,8 @@ def main() -> int:
             results: dict[str, tuple[float, float]] = {}
             for name, make_params in cases:
                 samples: list[float] = []
+                for _ in range(3):  # warm caches and plans; not timed
+                    client.get("/v1/alerts", params=make_params(), headers=headers)
                 for _ in range(args.repeat):
                     params = make_params()
                     t0 = time.perf_counter()

@@ -7,7 +7,7 @@ from sqlalchemy import engine_from_config, pool
 
 import service.models  # noqa: F401  (fills the metadata)
 from service.config import get_settings, normalize_database_url
-from service.db import Base
+from service.db import Base, include_in_schema_comparison
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().sqlalchemy_url.render_as_string(
@@ -34,6 +34,7 @@ def run_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_in_schema_comparison,
         )
         with context.begin_transaction():
             context.run_migrations()

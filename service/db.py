@@ -26,6 +26,17 @@ NAMING_CONVENTION = {
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
+# Indexes created by migrations with dialect-specific SQL the ORM cannot express.
+MIGRATION_ONLY_INDEXES = frozenset({"ix_alerts_domain_trgm", "ix_alerts_unicode_trgm"})
+
+
+def include_in_schema_comparison(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic `include_object` hook: skip objects that only migrations manage."""
+    return not (type_ == "index" and name in MIGRATION_ONLY_INDEXES)
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)

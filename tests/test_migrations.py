@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import URL
 
 import service.models  # noqa: F401
-from service.db import Base, Database
+from service.db import Base, Database, include_in_schema_comparison
 from service.migrate import current_revision, downgrade, head_revision, upgrade
 from tests.conftest import BACKENDS, drop_schema, fresh_database_url
 
@@ -28,7 +28,10 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[URL]:
 def test_models_match_migrations(migrated_url: URL) -> None:
     db = Database(migrated_url)
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(
+            conn, opts={"include_object": include_in_schema_comparison}
+        )
+        diff = compare_metadata(context, Base.metadata)
     db.dispose()
     assert diff == [], f"models and migrations differ: {diff}"
 
