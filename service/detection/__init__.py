@@ -32,6 +32,6 @@ __all__ = [
     "skeleton",
 ]
 
-from service.detection.index import DetectionIndex, score_names  # noqa: E402
+from service.detection.index import DetectionIndex, score_names
 
 __all__ += ["DetectionIndex", "score_names"]

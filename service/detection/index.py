@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, DamerauLevenshtein, JaroWinkler, Levenshtein
 
 from service.detection import lexicon
 from service.detection.models import (
@@ -90,6 +90,7 @@ class DetectionIndex:
         self._own: dict[str, list[int]] = {}
         self._watch: dict[str, list[int]] = {}
         self._fuzzy_buckets: dict[int, list[tuple[str, int]]] = {}
+        self._fuzzy_windows: dict[int, tuple[list[str], list[int]]] = {}
         self._ac = ahocorasick.Automaton()
         self._words = ahocorasick.Automaton()
         self._build()
@@ -110,7 +111,8 @@ class DetectionIndex:
                 n = normalize_domain(dom)
                 if n.registrable is None:
                     raise InvalidDomain(
-                        f"brand {spec.name!r}: not a registrable domain: {n.ascii!r} is a public suffix"
+                        f"brand {spec.name!r}: not a registrable domain: "
+                        f"{n.ascii!r} is a public suffix"
                     )
                 regs.append(n.registrable)
                 suffixes.add(n.suffix)
@@ -170,12 +172,23 @@ class DetectionIndex:
                     for form in {compact, kw_text, kw_skel}:
                         if form.isascii():
                             _add(ac_forms, form, k_id)
+        # One precomputed choice list per candidate length (keywords within +-2).
+        lengths = set(self._fuzzy_buckets)
+        for length in range(min(lengths, default=0) - 2, max(lengths, default=0) + 3):
+            window = [
+                item
+                for ln in range(length - 2, length + 3)
+                for item in self._fuzzy_buckets.get(ln, ())
+            ]
+            if window:
+                self._fuzzy_windows[length] = ([c for c, _ in window], [k for _, k in window])
         for form, ids in ac_forms.items():
             self._ac.add_word(form, (form, tuple(ids)))
         if ac_forms:
             self._ac.make_automaton()
-        for w in lexicon.RISK_WORDS | lexicon.PHANTOM_WORDS:
-            self._words.add_word(w, (w, w in lexicon.RISK_WORDS, w in lexicon.PHANTOM_WORDS))
+        for w in lexicon.RISK_WORDS | lexicon.CONTEXT_WORDS | lexicon.PHANTOM_WORDS:
+            strength = 2 if w in lexicon.RISK_WORDS else 1 if w in lexicon.CONTEXT_WORDS else 0
+            self._words.add_word(w, (w, strength, w in lexicon.PHANTOM_WORDS))
         self._words.make_automaton()
 
     # ------------------------------------------------------------------ score
@@ -191,7 +204,9 @@ class DetectionIndex:
         labels = n.labels
         return any(".".join(labels[i:]) in b.allow for i in range(len(labels)))
 
-    def evaluate(self, n: NormalizedName, fuzzy: list[tuple[int, int]] | None = None) -> ScoreResult:
+    def evaluate(
+        self, n: NormalizedName, fuzzy: list[tuple[int, int]] | None = None
+    ) -> ScoreResult:
         """Score a normalized name; ``fuzzy`` holds precomputed (keyword id, distance) pairs."""
         reasons: dict[int, list[Reason]] = {}
         if n.registrable is not None:
@@ -269,14 +284,21 @@ class DetectionIndex:
         core_sk = n.skeletons[core_idx] if n.skeletons else skeleton(core_u)
         is_idn = core != core_u
         tld = labels[-1]
-        hosting = n.private_suffix or n.registrable in lexicon.HOSTING_REGISTRABLES
+        # The platform's own apex (github.io) is not hosted content; names under it are.
+        hosting = n.private_suffix or (
+            core_idx > 0 and n.registrable in lexicon.HOSTING_REGISTRABLES
+        )
         abused = tld in lexicon.ABUSED_TLDS
 
         for b_idx in {*self._watch.get(n.ascii, ()), *self._watch.get(n.registrable, ())}:
             b = self._brands[b_idx]
             self._reason_b(
-                out, b_idx, "phantom-watchlist",
-                f"{n.ascii} is on {b.spec.name}'s phantom watchlist", 92, matched=n.ascii,
+                out,
+                b_idx,
+                "phantom-watchlist",
+                f"{n.ascii} is on {b.spec.name}'s phantom watchlist",
+                92,
+                matched=n.ascii,
             )
 
         # 1. the registrable label itself: exact keyword on another suffix.
@@ -315,13 +337,18 @@ class DetectionIndex:
                 self._typo(out, k_id, n, tech, detail, abused)
             elif core_sk == kw.skel:
                 self._typo(out, k_id, n, "homoglyph", "ASCII lookalike characters", abused)
-            elif DamerauLevenshtein.distance(core_sk, kw.skel, score_cutoff=1) <= 1:
-                self._typo(out, k_id, n, "homoglyph", "ASCII lookalikes plus one edit", abused, penalty=8)
+            elif (
+                len(kw.compact) >= 5
+                and DamerauLevenshtein.distance(core_sk, kw.skel, score_cutoff=1) <= 1
+            ):
+                self._typo(
+                    out, k_id, n, "homoglyph", "ASCII lookalikes plus one edit", abused, penalty=8
+                )
 
         # 4. distance-2 fuzzy matches for long keywords.
         if fuzzy is None:
             fuzzy = self.fuzzy_candidates(core) if not is_idn else []
-        for k_id, dist in fuzzy:
+        for k_id, _dist in fuzzy:
             if k_id in seen:
                 continue
             kw = self._kw[k_id]
@@ -336,37 +363,53 @@ class DetectionIndex:
                 f" at {op.src_pos}"
                 for op in Levenshtein.editops(kw.compact, core)
             )
-            self._typo(out, k_id, n, "fuzzy", f"two edits, Jaro-Winkler {jw:.2f}", abused, penalty=20, edits=ops)
+            # Two edits on a long name is weak alone: many real names sit two
+            # edits from some brand (gamestop/gamespot), so keep it low.
+            pen = 40 if len(kw.compact) < 10 else 35
+            self._typo(
+                out,
+                k_id,
+                n,
+                "fuzzy",
+                f"two edits, Jaro-Winkler {jw:.2f}",
+                abused,
+                penalty=pen,
+                edits=ops,
+            )
 
         # 5. dot moved inside the brand: pay.pal.com
         if core_idx > 0:
             joined = labels[core_idx - 1] + core
             for k_id in self._exact.get(joined, ()):
-                self._typo(out, k_id, n, "dot-insertion", f"dot inside the brand: {labels[core_idx - 1]}.{core}", abused)
+                self._typo(
+                    out,
+                    k_id,
+                    n,
+                    "dot-insertion",
+                    f"dot inside the brand: {labels[core_idx - 1]}.{core}",
+                    abused,
+                )
 
         # 6. brand tokens inside labels: combosquatting, subdomain impersonation, phantom.
         self._tokens(n, out, core_idx, hosting, abused)
 
     def fuzzy_candidates(self, core: str) -> list[tuple[int, int]]:
         """(keyword id, Levenshtein distance) for long keywords within distance 2 of ``core``."""
-        out: list[tuple[int, int]] = []
-        n = len(core)
-        if n < _FUZZY_MIN_LEN - 2:
-            return out
-        for length in range(n - 2, n + 3):
-            bucket = self._fuzzy_buckets.get(length)
-            if not bucket:
-                continue
-            for _choice, dist, pos in process.extract_iter(
-                core, [c for c, _ in bucket], scorer=Levenshtein.distance, score_cutoff=2
-            ):
-                if dist == 2:
-                    out.append((bucket[pos][1], int(dist)))
-        return out
+        window = self._fuzzy_windows.get(len(core))
+        if window is None:
+            return []
+        choices, ids = window
+        found = process.extract(core, choices, scorer=OSA.distance, score_cutoff=2, limit=None)
+        return [(ids[pos], int(dist)) for _c, dist, pos in found if dist == 2]
 
     # ---------------------------------------------------------- technique scores
     def _tld_swap(
-        self, out: dict[int, list[Reason]], k_id: int, n: NormalizedName, hosting: bool, abused: bool
+        self,
+        out: dict[int, list[Reason]],
+        k_id: int,
+        n: NormalizedName,
+        hosting: bool,
+        abused: bool,
     ) -> None:
         kw = self._kw[k_id]
         b = self._brands[kw.brand]
@@ -375,27 +418,41 @@ class DetectionIndex:
         if hosting:
             base = {STRONG: 70, MEDIUM: 55, WEAK: 40}[kw.tier]
             self._reason(
-                out, k_id, "subdomain-impersonation",
-                f"brand name as a site on shared hosting {n.suffix}", base, matched=kw.text,
+                out,
+                k_id,
+                "subdomain-impersonation",
+                f"brand name as a site on shared hosting {n.suffix}",
+                base,
+                matched=kw.text,
                 tld_risk="free-hosting",
             )
             return
-        base = {STRONG: 75, MEDIUM: 55, WEAK: 40}[kw.tier]
+        # Same label on another suffix is often the brand's own ccTLD site:
+        # medium, not high, unless the TLD is an abuse favourite.
+        base = {STRONG: 65, MEDIUM: 50, WEAK: 40}[kw.tier]
         if len(kw.compact) <= 2:
             base = 30
         parts = n.suffix.split(".")
         official_tlds = {s.rsplit(".", 1)[-1] for s in b.official_suffixes}
         official_slds = {s.split(".")[0] for s in b.official_suffixes}
-        if len(parts) > 1 and (parts[0] in official_slds or parts[0] in {"com", "net", "org", "co"}):
+        if len(parts) > 1 and (
+            parts[0] in official_slds or parts[0] in {"com", "net", "org", "co"}
+        ):
             tech, detail = "wrong-sld", f"brand under second-level domain .{n.suffix}"
         else:
-            tech, detail = "tld-swap", f"brand on .{n.suffix} instead of " + ", ".join(
-                "." + s for s in sorted(b.official_suffixes)
+            tech, detail = (
+                "tld-swap",
+                f"brand on .{n.suffix} instead of "
+                + ", ".join("." + s for s in sorted(b.official_suffixes)),
             )
-        if parts[-1] in official_tlds and len(parts) > 1:
-            base += 0
+        del official_tlds
         self._reason(
-            out, k_id, tech, detail, base + (5 if abused else 0), matched=kw.text,
+            out,
+            k_id,
+            tech,
+            detail,
+            base + (10 if abused else 0),
+            matched=kw.text,
             tld_risk="abused" if abused else None,
         )
 
@@ -415,16 +472,18 @@ class DetectionIndex:
         if n.registrable in b.own:
             return
         length = len(kw.compact)
+        # Shorter brands have many legitimate one-edit neighbours (asos/asus,
+        # match/patch), so one edit is weaker evidence the shorter the brand.
         if length >= 8:
             base = 82
         elif length >= 6:
-            base = 80
-        elif length == 5:
             base = 75
+        elif length == 5:
+            base = 65
         elif length == 4:
-            base = 60
+            base = 52
         elif length == 3:
-            base = 45
+            base = 42
         else:
             base = 25
         if tech == "homoglyph":
@@ -433,16 +492,25 @@ class DetectionIndex:
             base += 5
         elif abused:
             base += 3
-        elif length <= 4:
+        elif length <= 5:
             base -= 5
+        if lexicon.is_common_word(kw.compact, top=1500) and tech != "homoglyph":
+            # news/live/time: every one-letter variant is some other site.
+            base -= 10
         core = n.registrable.split(".", 1)[0] if n.registrable else ""
         rank = lexicon.word_rank(core)
         if rank is not None and rank < 30000 and tech != "homoglyph":
             # The lookalike is itself an everyday word: more likely its own business.
-            base -= 15
+            base -= 20
         self._reason(
-            out, k_id, tech, detail, base - penalty, matched=core,
-            edits=edits if edits is not None else (detail,), keyword=kw.text,
+            out,
+            k_id,
+            tech,
+            detail,
+            base - penalty,
+            matched=core,
+            edits=edits if edits is not None else (detail,),
+            keyword=kw.text,
             tld_risk="abused" if abused else None,
         )
 
@@ -464,7 +532,13 @@ class DetectionIndex:
         if dist:
             detail += " plus one edit"
         self._reason(
-            out, k_id, "homoglyph", detail, base, matched=core_u, keyword=kw.text,
+            out,
+            k_id,
+            "homoglyph",
+            detail,
+            base,
+            matched=core_u,
+            keyword=kw.text,
             edits=(f"skeleton {core_sk!r} vs {kw.skel!r}",),
         )
 
@@ -488,6 +562,7 @@ class DetectionIndex:
             pos += len(lab) + 1
         # (k_id, label index, start in label, end in label)
         hits: list[tuple[int, int, int, int]] = []
+        typo_hits: set[tuple[int, int, int]] = set()
         for end, (form, ids) in self._ac.iter(text):
             start = end - len(form) + 1
             li = bisect.bisect_right(starts, start) - 1
@@ -508,52 +583,66 @@ class DetectionIndex:
                     continue
                 for k_id in self._short.get(tok, ()):
                     hits.append((k_id, li, m.start(), m.end()))
-            if "-" in lab and li == core_idx:
+            if "-" in lab:
+                off = 0
                 for tok in lab.split("-"):
                     if len(tok) >= 5:
-                        self._token_typo(out, n, tok, hosting, abused)
+                        for k_id in self._token_typo(tok):
+                            hits.append((k_id, li, off, off + len(tok)))
+                            typo_hits.add((k_id, li, off))
+                    off += len(tok) + 1
         if not hits:
             return
         words = self._context_words(labels, core_idx, hits)
         for k_id, li, s, e in hits:
             kw = self._kw[k_id]
             lab = labels[li]
-            bound = self._is_token(lab, s, e, kw.tier, bool(words))
-            if not bound:
+            misspelled = (k_id, li, s) in typo_hits
+            if not misspelled and not self._is_token(lab, s, e, kw.tier, bool(words)):
                 continue
-            ctx = [w for (w_li, ws, we, w, _r, _p) in words if not (w_li == li and ws < e and we > s)]
-            risk = sorted({w for (w_li, ws, we, w, r, _p) in words if r and not (w_li == li and ws < e and we > s)})
-            service = sorted({w for (w_li, ws, we, w, _r, p) in words if p and not (w_li == li and ws < e and we > s)})
-            del ctx
-            self._combo_reason(out, n, k_id, li, s, e, core_idx, risk, service, hosting, abused)
+            risk = sorted(
+                {
+                    w
+                    for (w_li, ws, we, w, r, _p) in words
+                    if r and not (w_li == li and ws < e and we > s)
+                },
+                key=lambda w: (-int(w in lexicon.RISK_WORDS), w),
+            )
+            service = sorted(
+                {
+                    w
+                    for (w_li, ws, we, w, _r, p) in words
+                    if p and not (w_li == li and ws < e and we > s)
+                }
+            )
+            self._combo_reason(
+                out, n, k_id, li, s, e, core_idx, risk, service, hosting, abused, misspelled
+            )
 
-    def _token_typo(
-        self, out: dict[int, list[Reason]], n: NormalizedName, tok: str, hosting: bool, abused: bool
-    ) -> None:
+    def _token_typo(self, tok: str) -> list[int]:
+        """Keyword ids one edit (or lookalike characters) away from a hyphen-delimited token."""
         sk = skeleton(tok)
         cands = set(self._skel_d1.get(sk, ()))
         for d in typo.deletes(sk):
             cands.update(self._skel_d1.get(d, ()))
+        found: list[int] = []
         for k_id in cands:
             kw = self._kw[k_id]
-            if kw.tier != STRONG or tok == kw.compact:
+            if kw.tier == WEAK or tok == kw.compact or tok == kw.text:
                 continue
-            if DamerauLevenshtein.distance(sk, kw.skel, score_cutoff=1) > 1:
+            if sk != kw.skel and (
+                kw.tier != STRONG or DamerauLevenshtein.distance(sk, kw.skel, score_cutoff=1) > 1
+            ):
                 continue
-            c = typo.classify_edit(kw.text, tok)
-            detail = c[1] if c else "lookalike characters"
-            score = 55 + (10 if hosting else 0) + (5 if abused else 0)
-            self._reason(
-                out, k_id, "combosquatting", f"misspelled brand token {tok!r} ({detail})", score,
-                matched=tok, keyword=kw.text,
-            )
+            found.append(k_id)
+        return found
 
     def _is_token(self, lab: str, s: int, e: int, tier: str, has_words: bool) -> bool:
         left = s == 0 or lab[s - 1] in _SEPARATORS
         right = e == len(lab) or lab[e] in _SEPARATORS
         if left and right:
             return True
-        if tier == WEAK or (tier == MEDIUM and not has_words):
+        if not has_words and tier != STRONG:
             return False
         # Find the hyphen-delimited piece and check the segmentation agrees.
         p0 = lab.rfind("-", 0, s) + 1
@@ -566,14 +655,14 @@ class DetectionIndex:
 
     def _context_words(
         self, labels: tuple[str, ...], core_idx: int, hits: list[tuple[int, int, int, int]]
-    ) -> list[tuple[int, int, int, str, bool, bool]]:
+    ) -> list[tuple[int, int, int, str, int, bool]]:
         text = ".".join(labels[: core_idx + 1])
         starts: list[int] = []
         pos = 0
         for lab in labels[: core_idx + 1]:
             starts.append(pos)
             pos += len(lab) + 1
-        found: list[tuple[int, int, int, str, bool, bool]] = []
+        found: list[tuple[int, int, int, str, int, bool]] = []
         for end, (w, is_risk, is_phantom) in self._words.iter(text):
             start = end - len(w) + 1
             li = bisect.bisect_right(starts, start) - 1
@@ -586,10 +675,11 @@ class DetectionIndex:
             if not (left and right):
                 if len(w) < 4:
                     continue
-                # Accept a glued word only when the segmentation agrees or it
-                # abuts a brand hit (``paypallogin``).
-                touches = any(h_li == li and (hs == e or he == s) for _k, h_li, hs, he in hits)
-                if not touches:
+                # A glued word counts only if each open side abuts a brand hit
+                # (``paypallogin``) or falls on a word boundary of the segmentation.
+                left = left or any(h_li == li and he == s for _k, h_li, _hs, he in hits)
+                right = right or any(h_li == li and hs == e for _k, h_li, hs, _he in hits)
+                if not (left and right):
                     p0 = lab.rfind("-", 0, s) + 1
                     p1 = lab.find("-", e)
                     p1 = len(lab) if p1 == -1 else p1
@@ -612,32 +702,56 @@ class DetectionIndex:
         service: list[str],
         hosting: bool,
         abused: bool,
+        misspelled: bool = False,
     ) -> None:
         kw = self._kw[k_id]
         b = self._brands[kw.brand]
         lab = n.labels[li]
+        token = lab[s:e]
         tld = n.labels[-1]
-        risk_bonus = (25 + 5 * min(2, len(risk) - 1)) if risk else 0
+        strong_risk = [w for w in risk if w in lexicon.RISK_WORDS]
+        if strong_risk:
+            # Weak brand tokens start lower, so a lure word has to lift them more.
+            risk_bonus = (30 if kw.tier == WEAK else 25) + 5 * min(2, len(risk) - 1)
+        elif risk:
+            risk_bonus = 10 + 5 * min(1, len(risk) - 1)
+        else:
+            risk_bonus = 0
         tld_risk = "free-hosting" if hosting else "abused" if abused else None
         extra = (10 if hosting else 0) + (5 if abused else 0)
         kw_word = ", ".join(risk) if risk else (", ".join(service) if service else None)
         if li == core_idx:
-            base = {STRONG: 50, MEDIUM: 40, WEAK: 25}[kw.tier]
+            # Brand + unrelated word alone (thomsonreuters, googleapis) is mostly
+            # benign or brand-owned: low, not flagged, until a lure word appears.
+            base = {STRONG: 45, MEDIUM: 35, WEAK: 20}[kw.tier]
             if service and not risk and tld in lexicon.LLM_TLDS:
-                score = base + 15 + (5 if tld in {"io", "ai", "dev", "app"} else 0) + extra
+                score = base + 10 + (5 if tld in {"io", "ai", "dev", "app"} else 0) + extra
                 self._reason(
-                    out, k_id, "phantom",
+                    out,
+                    k_id,
+                    "phantom",
                     f"brand + service word '{service[0]}' on .{tld}, a pattern LLMs invent",
-                    min(score, 89), matched=lab, keyword=kw_word, tld_risk=tld_risk,
+                    min(score, 89),
+                    matched=lab,
+                    keyword=kw_word,
+                    tld_risk=tld_risk,
                 )
                 return
-            score = base + risk_bonus + (5 if service else 0) + extra
+            score = base + risk_bonus + (5 if service else 0) + extra - (5 if misspelled else 0)
             detail = f"brand token {kw.text!r} in {lab!r}"
+            if misspelled:
+                detail = f"misspelled brand token {token!r} ({kw.text!r}) in {lab!r}"
             if risk:
                 detail += " with lure word(s) " + ", ".join(risk)
             self._reason(
-                out, k_id, "combosquatting", detail, min(score, 89), matched=lab,
-                keyword=kw_word, tld_risk=tld_risk,
+                out,
+                k_id,
+                "combosquatting",
+                detail,
+                min(score, 89),
+                matched=lab,
+                keyword=kw_word,
+                tld_risk=tld_risk,
             )
             return
         # In a subdomain of someone else's registrable domain.
@@ -648,19 +762,31 @@ class DetectionIndex:
         if official:
             score = {STRONG: 85, MEDIUM: 80, WEAK: 70}[kw.tier] + (5 if risk else 0) + extra
             self._reason(
-                out, k_id, "subdomain-impersonation",
-                f"official domain as labels of {n.registrable}", min(score, 95),
-                matched=".".join(n.labels[li:core_idx]), keyword=kw_word, tld_risk=tld_risk,
+                out,
+                k_id,
+                "subdomain-impersonation",
+                f"official domain as labels of {n.registrable}",
+                min(score, 95),
+                matched=".".join(n.labels[li:core_idx]),
+                keyword=kw_word,
+                tld_risk=tld_risk,
             )
             return
-        base = {STRONG: 55, MEDIUM: 40, WEAK: 25}[kw.tier] if whole else {
-            STRONG: 50, MEDIUM: 35, WEAK: 20
-        }[kw.tier]
+        base = (
+            {STRONG: 55, MEDIUM: 40, WEAK: 25}[kw.tier]
+            if whole
+            else {STRONG: 50, MEDIUM: 35, WEAK: 20}[kw.tier]
+        )
         score = base + risk_bonus + extra
         self._reason(
-            out, k_id, "subdomain-impersonation",
+            out,
+            k_id,
+            "subdomain-impersonation",
             f"brand token {kw.text!r} in subdomain label {lab!r} of {n.registrable}",
-            min(score, 89), matched=lab, keyword=kw_word, tld_risk=tld_risk,
+            min(score, 89),
+            matched=lab,
+            keyword=kw_word,
+            tld_risk=tld_risk,
         )
 
 
@@ -678,8 +804,15 @@ def score_names(index: DetectionIndex, names: Iterable[str]) -> list[ScoreResult
             n = normalize_domain(raw)
         except InvalidDomain as exc:
             res = ScoreResult(
-                input=raw, domain=None, unicode=None, registrable=None, brand=None,
-                score=0, severity="none", flagged=False, error=str(exc),
+                input=raw,
+                domain=None,
+                unicode=None,
+                registrable=None,
+                brand=None,
+                score=0,
+                severity="none",
+                flagged=False,
+                error=str(exc),
             )
         else:
             res = index.evaluate(n)
@@ -692,7 +825,14 @@ def score_names(index: DetectionIndex, names: Iterable[str]) -> list[ScoreResult
 
 def _with_input(res: ScoreResult, raw: str) -> ScoreResult:
     return ScoreResult(
-        input=raw, domain=res.domain, unicode=res.unicode, registrable=res.registrable,
-        brand=res.brand, score=res.score, severity=res.severity, flagged=res.flagged,
-        reasons=list(res.reasons), error=res.error,
+        input=raw,
+        domain=res.domain,
+        unicode=res.unicode,
+        registrable=res.registrable,
+        brand=res.brand,
+        score=res.score,
+        severity=res.severity,
+        flagged=res.flagged,
+        reasons=list(res.reasons),
+        error=res.error,
     )

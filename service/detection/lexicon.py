@@ -1,4 +1,4 @@
-"""Word lists and tables used by the detectors (hand-written, general knowledge; no dataset-derived lists)."""
+"""Word lists and tables for the detectors (hand-written from general knowledge, not data)."""
 
 from __future__ import annotations
 
@@ -8,53 +8,311 @@ import wordninja
 
 # Words that turn a brand mention into a credential, payment or delivery lure.
 RISK_WORDS: frozenset[str] = frozenset(
-    """
-    login logon signin sign-in signon auth authenticate verify verification verified validate
-    validation confirm confirmation secure security safety account accounts acct update updates
-    unlock locked suspend suspended suspension restore recovery recover reset password passwd
-    billing invoice payment payments pay refund refunds wallet bank banking card cards credit
-    support helpdesk help service services customer care center centre alert alerts notice
-    warning claim bonus reward rewards gift prize free giveaway airdrop promo
-    webscr checkout order orders tracking track delivery deliver redelivery parcel package
-    shipment shipping customs post mail webmail email inbox outlook office365 sso mfa 2fa otp
-    online portal id appleid icloud cloud token connect session client clients member members
-    my official access identity kyc review dispute case ticket unblock activate activation
-    """.split()
+    [
+        "login",
+        "logon",
+        "signin",
+        "signon",
+        "auth",
+        "authenticate",
+        "verify",
+        "verification",
+        "verified",
+        "validate",
+        "validation",
+        "confirm",
+        "confirmation",
+        "secure",
+        "security",
+        "account",
+        "accounts",
+        "acct",
+        "update",
+        "unlock",
+        "locked",
+        "suspend",
+        "suspended",
+        "suspension",
+        "restore",
+        "recovery",
+        "recover",
+        "reset",
+        "password",
+        "passwd",
+        "billing",
+        "invoice",
+        "payment",
+        "payments",
+        "refund",
+        "refunds",
+        "wallet",
+        "banking",
+        "helpdesk",
+        "alert",
+        "alerts",
+        "warning",
+        "claim",
+        "bonus",
+        "reward",
+        "rewards",
+        "gift",
+        "prize",
+        "giveaway",
+        "airdrop",
+        "webscr",
+        "checkout",
+        "tracking",
+        "redelivery",
+        "parcel",
+        "shipment",
+        "customs",
+        "webmail",
+        "sso",
+        "mfa",
+        "2fa",
+        "otp",
+        "appleid",
+        "kyc",
+        "dispute",
+        "unblock",
+        "activate",
+        "activation",
+    ]
+)
+# Weaker context: common in phishing, but also in ordinary business names.
+CONTEXT_WORDS: frozenset[str] = frozenset(
+    [
+        "support",
+        "help",
+        "service",
+        "services",
+        "customer",
+        "care",
+        "center",
+        "centre",
+        "online",
+        "portal",
+        "official",
+        "access",
+        "pay",
+        "bank",
+        "card",
+        "cards",
+        "credit",
+        "mail",
+        "email",
+        "inbox",
+        "office365",
+        "outlook",
+        "id",
+        "identity",
+        "member",
+        "members",
+        "client",
+        "clients",
+        "order",
+        "orders",
+        "delivery",
+        "deliver",
+        "package",
+        "shipping",
+        "post",
+        "notice",
+        "review",
+        "case",
+        "ticket",
+        "session",
+        "token",
+        "free",
+        "promo",
+    ]
 )
 
 # Service words that LLMs attach to a brand when they invent a URL ("phantom" names).
 PHANTOM_WORDS: frozenset[str] = frozenset(
-    """
-    docs doc documentation api apis developer developers dev devs status app apps portal
-    download downloads sdk cli console dashboard help support community forum forums learn
-    academy labs lab studio platform hub store shop cdn static assets files blog news careers
-    jobs partners partner plugins plugin extensions marketplace pricing demo sandbox beta
-    playground chat ai gpt assistant bot cloud web mobile desktop install setup get try start
-    """.split()
+    [
+        "docs",
+        "doc",
+        "documentation",
+        "api",
+        "apis",
+        "developer",
+        "developers",
+        "dev",
+        "devs",
+        "status",
+        "app",
+        "apps",
+        "portal",
+        "download",
+        "downloads",
+        "sdk",
+        "cli",
+        "console",
+        "dashboard",
+        "help",
+        "support",
+        "community",
+        "forum",
+        "forums",
+        "learn",
+        "academy",
+        "labs",
+        "lab",
+        "studio",
+        "platform",
+        "hub",
+        "store",
+        "shop",
+        "cdn",
+        "static",
+        "assets",
+        "files",
+        "blog",
+        "news",
+        "careers",
+        "jobs",
+        "partners",
+        "partner",
+        "plugins",
+        "plugin",
+        "extensions",
+        "marketplace",
+        "pricing",
+        "demo",
+        "sandbox",
+        "beta",
+        "playground",
+        "chat",
+        "ai",
+        "gpt",
+        "assistant",
+        "bot",
+        "cloud",
+        "web",
+        "mobile",
+        "desktop",
+        "install",
+        "setup",
+        "get",
+        "try",
+        "start",
+    ]
 )
 
 # TLDs language models tend to produce for software/brand URLs.
 LLM_TLDS: frozenset[str] = frozenset(
-    "com io ai dev app co net org tech cloud sh so me xyz gg tools site online".split()
+    [
+        "com",
+        "io",
+        "ai",
+        "dev",
+        "app",
+        "co",
+        "net",
+        "org",
+        "tech",
+        "cloud",
+        "sh",
+        "so",
+        "me",
+        "xyz",
+        "gg",
+        "tools",
+        "site",
+        "online",
+    ]
 )
 
 # TLDs with a long record of cheap, abuse-heavy registrations (general knowledge).
 ABUSED_TLDS: frozenset[str] = frozenset(
-    """
-    tk ml ga cf gq xyz top icu buzz cyou shop online site live click link support rest bond sbs
-    cfd monster work fit zip mov country kim loan win bid date review club vip pw su ru cn
-    info biz lol quest beauty hair skin makeup mom autos boats yachts
-    """.split()
+    [
+        "tk",
+        "ml",
+        "ga",
+        "cf",
+        "gq",
+        "xyz",
+        "top",
+        "icu",
+        "buzz",
+        "cyou",
+        "shop",
+        "online",
+        "site",
+        "live",
+        "click",
+        "link",
+        "support",
+        "rest",
+        "bond",
+        "sbs",
+        "cfd",
+        "monster",
+        "work",
+        "fit",
+        "zip",
+        "mov",
+        "country",
+        "kim",
+        "loan",
+        "win",
+        "bid",
+        "date",
+        "review",
+        "club",
+        "vip",
+        "pw",
+        "su",
+        "ru",
+        "cn",
+        "info",
+        "biz",
+        "lol",
+        "quest",
+        "beauty",
+        "hair",
+        "skin",
+        "makeup",
+        "mom",
+        "autos",
+        "boats",
+        "yachts",
+    ]
 )
 
 # Free hosting / site builders not (or not always) in the PSL private section.
 HOSTING_REGISTRABLES: frozenset[str] = frozenset(
-    """
-    000webhostapp.com weebly.com wixsite.com godaddysites.com square.site webflow.io
-    wordpress.com blogspot.com sharepoint.com firebaseapp.com web.app netlify.app vercel.app
-    pages.dev workers.dev glitch.me herokuapp.com azurewebsites.net repl.co replit.app
-    ngrok.io ngrok-free.app github.io gitlab.io r2.dev duckdns.org ddns.net no-ip.org
-    """.split()
+    [
+        "000webhostapp.com",
+        "weebly.com",
+        "wixsite.com",
+        "godaddysites.com",
+        "square.site",
+        "webflow.io",
+        "wordpress.com",
+        "blogspot.com",
+        "sharepoint.com",
+        "firebaseapp.com",
+        "web.app",
+        "netlify.app",
+        "vercel.app",
+        "pages.dev",
+        "workers.dev",
+        "glitch.me",
+        "herokuapp.com",
+        "azurewebsites.net",
+        "repl.co",
+        "replit.app",
+        "ngrok.io",
+        "ngrok-free.app",
+        "github.io",
+        "gitlab.io",
+        "r2.dev",
+        "duckdns.org",
+        "ddns.net",
+        "no-ip.org",
+    ]
 )
 
 VOWELS = frozenset("aeiouy")

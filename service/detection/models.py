@@ -25,7 +25,7 @@ SEVERITY_BANDS: tuple[tuple[int, str], ...] = (
 
 
 def severity_for(score: int) -> str:
-    """Severity band of a 0-100 score: none < 40 <= low < 60 <= medium < 75 <= high < 90 <= critical."""
+    """Band of a 0-100 score: none < 40 <= low < 60 <= medium < 75 <= high < 90 <= critical."""
     for floor, name in SEVERITY_BANDS:
         if score >= floor:
             return name

@@ -1,4 +1,4 @@
-"""Normalization of domains, URLs and wildcard names: IDNA, Public Suffix List, confusable skeletons."""
+"""Normalization of domains, URLs and wildcards: IDNA, Public Suffix List, confusable skeletons."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def refresh_psl(dest: Path | None = None, url: str = PSL_URL, timeout: float = 3
     """Download a current Public Suffix List to the user data dir; never called implicitly."""
     target = dest or (_psl_data_dir() / "public_suffix_list.dat")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - fixed https URL
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
         data: bytes = resp.read()
     if b"// ===BEGIN ICANN DOMAINS===" not in data:
         raise ValueError("downloaded file does not look like the Public Suffix List")
@@ -122,17 +122,29 @@ def refresh_psl(dest: Path | None = None, url: str = PSL_URL, timeout: float = 3
 _SPOOF = icu.SpoofChecker()
 # ICU keeps some ASCII lookalikes apart that are confusable in URL bars, and
 # maps digits to uppercase letters; fold those so both sides compare equal.
-_FOLD = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "!": "l"})
+# Plain ``i`` stays apart from ``l`` (the dot is visible; folding it made
+# ``site`` look like ``slate``).
+_FOLD = str.maketrans({"0": "o", "1": "l", "|": "l", "!": "l"})
+# Letters ICU sends to ``i`` although they render as a bar like ``l``.
+_PRE = str.maketrans({"\u04cf": "l", "\u04c0": "l", "\u01c0": "l", "\u0406": "l", "\u0399": "l"})
 
 
-@lru_cache(maxsize=65536)
 def _icu_skeleton(text: str) -> str:
     return str(_SPOOF.getSkeleton(0, text))
 
 
+@lru_cache(maxsize=262144)
 def skeleton(label: str) -> str:
-    """UTS #39 confusable skeleton of one label, lowercased and folded (i/1/l, 0/o, vv/w)."""
+    """UTS #39 confusable skeleton of one label, lowercased and folded (1/l, 0/o, rn/m, vv/w).
+
+    ICU maps ``m`` to ``rn``; folding back to ``m`` keeps skeleton lengths
+    equal to the label's so one typo stays one edit.
+    """
+    if not label.isascii():
+        label = label.translate(_PRE)
     sk = _icu_skeleton(label).lower().translate(_FOLD)
+    if "rn" in sk:
+        sk = sk.replace("rn", "m")
     if "vv" in sk:
         sk = sk.replace("vv", "w")
     return sk
@@ -167,7 +179,7 @@ def _to_ascii_label(label: str) -> tuple[str, str]:
                 except (UnicodeError, ValueError) as exc:
                     raise InvalidDomain(f"bad IDNA: invalid punycode label {label!r}") from exc
                 if not uni or uni.isascii():
-                    raise InvalidDomain(f"bad IDNA: invalid punycode label {label!r}")
+                    raise InvalidDomain(f"bad IDNA: invalid punycode label {label!r}") from None
             return label, uni
         return label, label
     try:
@@ -181,11 +193,25 @@ def _to_ascii_label(label: str) -> tuple[str, str]:
     return asc, label
 
 
+_FAST_NAME = re.compile(
+    r"(\*\.)?((?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z][a-z0-9-]{0,61})\.?"
+)
+
+
 def normalize_domain(raw: str) -> NormalizedName:
     """Normalize a domain, URL or wildcard name; raise InvalidDomain with a reason."""
     if not isinstance(raw, str):
         raise InvalidDomain(f"not a string: {type(raw).__name__}")
     text = raw.strip().strip("\ufeff")
+    # Fast path for the common case (plain lowercase ASCII host, no punycode):
+    # same result as the general path, a fraction of the cost.
+    m = _FAST_NAME.fullmatch(text.lower()) if text.isascii() else None
+    if m is not None and "xn--" not in text.lower() and len(m.group(2)) <= _MAX_NAME:
+        return _finish(m.group(2), m.group(2).split("."), None, m.group(1) is not None)
+    return _normalize_slow(text)
+
+
+def _normalize_slow(text: str) -> NormalizedName:
     if not text:
         raise InvalidDomain("empty")
     if any(c.isspace() for c in text):
@@ -227,11 +253,27 @@ def normalize_domain(raw: str) -> NormalizedName:
         raise InvalidDomain("name longer than 253 characters")
     if ascii_labels[-1].isdigit():
         raise InvalidDomain("numeric top-level label: not a domain name")
+    return _finish(ascii_name, ascii_labels, unicode_labels, wildcard)
+
+
+def _finish(
+    ascii_name: str, ascii_labels: list[str], unicode_labels: list[str] | None, wildcard: bool
+) -> NormalizedName:
+    if unicode_labels is None:
+        unicode_labels = ascii_labels
     full, icann = _psl()
-    suffix = full.publicsuffix(ascii_name) or ascii_labels[-1]
     registrable = full.privatesuffix(ascii_name)
+    suffix = registrable.split(".", 1)[1] if registrable else ascii_labels[-1]
     private = False
-    if suffix.count(".") > 0 or suffix != ascii_labels[-1]:
+    if registrable is None:
+        # A platform's own apex (github.io, web.app) is a private-section suffix
+        # but still an ICANN registrable domain owned by someone.
+        suffix = full.publicsuffix(ascii_name) or ascii_labels[-1]
+        icann_reg = icann.privatesuffix(ascii_name)
+        if icann_reg is not None:
+            registrable = icann_reg
+            suffix = icann.publicsuffix(ascii_name) or ascii_labels[-1]
+    elif suffix.count(".") > 0 or suffix != ascii_labels[-1]:
         icann_suffix = icann.publicsuffix(ascii_name)
         private = icann_suffix is not None and icann_suffix != suffix
     skeletons = tuple(skeleton(u) for u in unicode_labels)

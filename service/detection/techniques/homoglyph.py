@@ -6,7 +6,7 @@ import unicodedata
 
 
 def scripts(label: str) -> list[str]:
-    """Scripts of the letters of a label, in order of first appearance (approximated by char names)."""
+    """Scripts of the letters of a label in order of appearance (from Unicode character names)."""
     seen: list[str] = []
     for ch in label:
         if not ch.isalpha():

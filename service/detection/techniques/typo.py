@@ -1,4 +1,4 @@
-"""Typo family: classify a single edit between a brand label and a candidate, and enumerate variants."""
+"""Typo family: classify one edit between a brand label and a candidate; enumerate variants."""
 
 from __future__ import annotations
 
@@ -65,7 +65,9 @@ def classify_edit(brand: str, cand: str) -> tuple[str, str] | None:
                     if ch == "s":
                         return "plural", "added plural 's'"
                     return "addition", f"appended '{ch}'"
-                if (i > 0 and _adjacent(cand[i - 1], ch)) or (i + 1 < lc and _adjacent(cand[i + 1], ch)):
+                if (i > 0 and _adjacent(cand[i - 1], ch)) or (
+                    i + 1 < lc and _adjacent(cand[i + 1], ch)
+                ):
                     return "insertion", f"inserted keyboard-adjacent '{ch}' at {i}"
                 return "insertion", f"inserted '{ch}' at {i}"
         return None
@@ -85,10 +87,10 @@ def classify_edit(brand: str, cand: str) -> tuple[str, str] | None:
     a, b = brand[i], cand[i]
     if (a, b) in HOMOGLYPH_PAIRS:
         return "homoglyph", f"'{a}'->'{b}' at {i}"
-    if _bitflip(a, b):
-        return "bitsquatting", f"'{a}'->'{b}' at {i} (one bit)"
     if a in VOWELS and b in VOWELS:
         return "vowel-swap", f"'{a}'->'{b}' at {i}"
+    if _bitflip(a, b):
+        return "bitsquatting", f"'{a}'->'{b}' at {i} (one bit)"
     if _adjacent(a, b):
         return "replacement", f"'{a}'->'{b}' at {i} (keyboard-adjacent)"
     return "replacement", f"'{a}'->'{b}' at {i}"
