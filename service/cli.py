@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from service import __version__
 from service.config import ConfigError, Settings
 from service.db import Database
+from service.detection.command import register as register_score
 from service.errors import PhantomWatchError
 
 log = logging.getLogger("phantomwatch")
@@ -277,12 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["yaml", "json"], default="yaml", help="default: yaml")
     p.set_defaults(func=cmd_brands_export)
 
-    try:
-        from service.detection.command import register as register_score
-    except ImportError:  # pragma: no cover - engine command not available in this build
-        pass
-    else:
-        register_score(sub)
+    register_score(sub)
     return parser
 
 

@@ -20,6 +20,7 @@ from service.alerts.schemas import (
 )
 from service.brands.service import get_brand, to_spec
 from service.deps import AppSettings, DbSession, ReadCaller, WriteCaller
+from service.detection import DetectionIndex
 from service.errors import ValidationFailed
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -91,8 +92,6 @@ def list_alerts(
     "with source `manual`, whatever the score. Reporting a known domain adds evidence.",
 )
 def report_alert(body: ManualAlert, session: DbSession, caller: WriteCaller) -> AlertOut:
-    from service.detection import DetectionIndex
-
     brand = get_brand(session, body.brand_id)
     index = DetectionIndex.build([to_spec(brand)])
     result = index.score(body.domain)

@@ -58,6 +58,8 @@ class Evidence:
     reasons: Sequence[dict[str, Any]]
     source: AlertSource
     seen_at: datetime = field(default_factory=utcnow)
+    # Where it was seen (CT log and index, feed name, ...), kept in the event.
+    context: dict[str, Any] = field(default_factory=dict)
 
     @property
     def techniques(self) -> list[str]:
@@ -119,7 +121,7 @@ def _create(session: Session, evidence: Evidence, actor: str) -> Alert:
             kind=EventKind.CREATED.value,
             actor=actor,
             to_status=alert.status,
-            data={"source": evidence.source.value, "score": evidence.score},
+            data={"source": evidence.source.value, "score": evidence.score, **evidence.context},
         )
     )
     return alert
@@ -145,7 +147,12 @@ def _add_evidence(session: Session, alert: Alert, evidence: Evidence, actor: str
             alert_id=alert.id,
             kind=EventKind.EVIDENCE_ADDED.value,
             actor=actor,
-            data={"source": evidence.source.value, "score": evidence.score, "reasons": new_reasons},
+            data={
+                "source": evidence.source.value,
+                "score": evidence.score,
+                "reasons": new_reasons,
+                **evidence.context,
+            },
         )
     )
 

@@ -1,0 +1,1 @@
+"""Per-log Certificate Transparency state: the resumable cursor, verification and health."""

@@ -1,0 +1,1 @@
+"""Ingestion pipelines: fetch from a source, score, record alerts and advance the cursor at once."""

@@ -1,0 +1,86 @@
+"""The detection index over the enabled brands, rebuilt only when the brands change."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.alerts.models import AlertSource
+from service.alerts.service import Evidence
+from service.brands.models import Brand
+from service.brands.service import to_spec
+from service.detection import DetectionIndex, ScoreResult, score_names
+
+
+@dataclass(frozen=True)
+class BrandSet:
+    """An index over a fixed set of brands and the ids to file alerts under."""
+
+    index: DetectionIndex
+    brand_ids: dict[str, int]
+
+    def evidence(
+        self,
+        names: Iterable[str],
+        source: AlertSource,
+        seen_at: datetime,
+        context: dict[str, object] | None = None,
+    ) -> list[Evidence]:
+        """Score names and turn every flagged one into evidence for its brand."""
+        return [
+            evidence_from(result, self.brand_ids[result.brand], source, seen_at, context)
+            for result in score_names(self.index, names)
+            if result.flagged and result.brand in self.brand_ids and result.domain
+        ]
+
+
+def evidence_from(
+    result: ScoreResult,
+    brand_id: int,
+    source: AlertSource,
+    seen_at: datetime,
+    context: dict[str, object] | None = None,
+) -> Evidence:
+    assert result.domain is not None
+    return Evidence(
+        brand_id=brand_id,
+        domain=result.domain,
+        registrable=result.registrable,
+        unicode=result.unicode or result.domain,
+        score=result.score,
+        reasons=[r.to_json() for r in result.reasons],
+        source=source,
+        seen_at=seen_at,
+        context=dict(context or {}),
+    )
+
+
+class BrandIndexCache:
+    """Keeps one BrandSet per process; a cheap query tells when brands changed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: tuple[object, ...] | None = None
+        self._current: BrandSet | None = None
+
+    def get(self, session: Session) -> BrandSet:
+        live = Brand.deleted_at.is_(None) & Brand.enabled.is_(True)
+        stamp = select(func.count(Brand.id), func.max(Brand.updated_at)).where(live)
+        version = tuple(session.execute(stamp).one())
+        with self._lock:
+            if self._current is not None and version == self._version:
+                return self._current
+        query = select(Brand).where(live).order_by(Brand.id)
+        brands: Sequence[Brand] = list(session.scalars(query))
+        built = BrandSet(
+            index=DetectionIndex.build([to_spec(b) for b in brands]),
+            brand_ids={b.name: b.id for b in brands},
+        )
+        with self._lock:
+            self._version, self._current = version, built
+        return built
