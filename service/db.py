@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -73,12 +73,23 @@ class Base(DeclarativeBase):
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # pysqlite opens transactions lazily and not before a SAVEPOINT, so a
+    # savepoint's RELEASE would commit everything before it. Take transaction
+    # control away from the driver; _sqlite_begin emits BEGIN itself.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # IMMEDIATE takes the write lock up front: a deferred transaction that read
+    # first and writes later fails at once with "database is locked" when
+    # another writer got in between, instead of waiting for the busy timeout.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: URL, pool_size: int = 5) -> Engine:
@@ -90,6 +101,7 @@ def make_engine(url: URL, pool_size: int = 5) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 10}, pool_pre_ping=True
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 

@@ -31,12 +31,26 @@ class BrandSet:
         seen_at: datetime,
         context: dict[str, object] | None = None,
     ) -> list[Evidence]:
-        """Score names and turn every flagged one into evidence for its brand."""
-        return [
-            evidence_from(result, self.brand_ids[result.brand], source, seen_at, context)
-            for result in score_names(self.index, names)
-            if result.flagged and result.brand in self.brand_ids and result.domain
-        ]
+        """Score names and turn every flagged one into evidence for its brand.
+
+        When the registrable domain alone carries the evidence (`www.paypa1.com`),
+        the alert is filed under it, so one lookalike domain is one alert however
+        many host names its certificates list; when only the subdomain does
+        (`paypal.com.verify-id.ru`), under the full name.
+        """
+        out: list[Evidence] = []
+        for result in score_names(self.index, names):
+            if not (result.flagged and result.brand in self.brand_ids and result.domain):
+                continue
+            where = dict(context or {})
+            if result.registrable and result.registrable != result.domain:
+                parent = self.index.score(result.registrable)
+                if parent.flagged and parent.brand == result.brand:
+                    where["seen_as"] = result.domain
+                    result = parent
+            brand_id = self.brand_ids[result.brand or ""]
+            out.append(evidence_from(result, brand_id, source, seen_at, where))
+        return out
 
 
 def evidence_from(

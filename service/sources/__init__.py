@@ -1,0 +1,1 @@
+"""Sources of candidate names: Certificate Transparency logs (and, later, DNS and feeds)."""
