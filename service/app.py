@@ -12,6 +12,8 @@ from service.alerts.endpoints import router as alerts_router
 from service.auth.endpoints import router as keys_router
 from service.brands.endpoints import router as brands_router
 from service.config import Settings
+from service.ctlogs.endpoints import router as sources_router
+from service.ctlogs.metrics import CtLogCollector
 from service.db import Database
 from service.errors import install_error_handlers
 from service.health import router as health_router
@@ -48,6 +50,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = db
     app.state.metrics = Metrics()
+    app.state.metrics.registry.register(CtLogCollector(db))
     if settings.metrics_enabled:
         app.middleware("http")(app.state.metrics.middleware)
     install_error_handlers(app)
@@ -55,4 +58,5 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(brands_router)
     app.include_router(alerts_router)
     app.include_router(keys_router)
+    app.include_router(sources_router)
     return app

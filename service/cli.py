@@ -17,6 +17,8 @@ from service.config import ConfigError, Settings
 from service.db import Database
 from service.detection.command import register as register_score
 from service.errors import PhantomWatchError
+from service.sources.ct.command import register_tail
+from service.sources.ct.loglist import OFFICIAL_URL as OFFICIAL_LOG_LIST_URL
 
 log = logging.getLogger("phantomwatch")
 
@@ -218,6 +220,119 @@ def cmd_brands_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ct_logs(args: argparse.Namespace) -> int:
+    from service.ctlogs.schemas import CtLogOut
+    from service.ctlogs.service import list_logs
+
+    database = _database(_settings())
+    with database.session() as session:
+        rows = [CtLogOut.of(row) for row in list_logs(session)]
+    if args.json:
+        for row in rows:
+            print(row.model_dump_json())
+        return 0
+    if not rows:
+        print("no CT logs yet: set PHANTOMWATCH_CT_LOG_LIST and run `phantomwatch ct poll`")
+        return 0
+    print(f"{'log':44} {'proto':7} {'state':9} {'cursor':>12} {'lag':>10} {'entries/s':>9}  status")
+    for r in rows:
+        status = "disabled" if not r.enabled else ("ok" if r.healthy else "UNHEALTHY")
+        if r.last_error and r.healthy:
+            status += f" (last error: {r.last_error[:60]})"
+        elif not r.healthy:
+            status += f": {r.health_detail}"
+        lag = "-" if r.lag is None else f"{r.lag:,}"
+        rate = "-" if r.entries_per_second is None else f"{r.entries_per_second:,.0f}"
+        print(
+            f"{r.name[:44]:44} {r.protocol:7} {r.list_state:9} {r.next_index:>12,} {lag:>10}"
+            f" {rate:>9}  {status}"
+        )
+    return 0
+
+
+def cmd_ct_poll(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from service.ingest.ct_jobs import CtJobs
+
+    settings = _settings()
+    if args.log_list:
+        settings = settings.model_copy(update={"ct_log_list": args.log_list})
+    if not settings.ct_log_list:
+        raise CliError("no log list: pass --log-list or set PHANTOMWATCH_CT_LOG_LIST", EXIT_USAGE)
+    _configure_logging(settings)
+    jobs = CtJobs(settings, _database(settings))
+
+    async def once() -> int:
+        from service.sources.ct.errors import CTError
+
+        try:
+            await jobs.refresh_log_list()
+        except CTError as exc:
+            raise CliError(f"cannot read the log list: {exc}") from None
+        reports = await jobs.poll()
+        for report in reports:
+            print(json.dumps(report.__dict__))
+        return 1 if any(r.stopped_unhealthy for r in reports) else 0
+
+    return asyncio.run(once())
+
+
+def cmd_ct_update_log_list(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from service.ingest.ct_jobs import http_config
+    from service.sources.ct.errors import CTError
+    from service.sources.ct.http import CTHttpClient
+    from service.sources.ct.loglist import refresh
+
+    settings = _settings()
+    dest = Path(args.dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+
+    async def fetch() -> int:
+        async with CTHttpClient(http_config(settings)) as client:
+            log_list = await refresh(client, dest, args.url)
+        return len(log_list.monitored())
+
+    try:
+        monitored = asyncio.run(fetch())
+    except CTError as exc:
+        raise CliError(f"cannot download the log list: {exc}") from None
+    print(
+        f"wrote {dest} ({monitored} logs to monitor); use it with PHANTOMWATCH_CT_LOG_LIST={dest}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from service.demo import run_demo
+
+    def emit(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    alerts = run_demo(emit)
+    for alert in alerts:
+        reasons = "; ".join(str(r.get("detail", "")) for r in alert.reasons)
+        print(
+            json.dumps(
+                {
+                    "domain": alert.domain,
+                    "unicode": alert.unicode,
+                    "brand": alert.brand_name,
+                    "score": alert.score,
+                    "severity": alert.severity,
+                    "techniques": alert.technique_names,
+                    "why": reasons,
+                },
+                ensure_ascii=False,
+            )
+        )
+    emit(f"{len(alerts)} alerts")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="phantomwatch",
@@ -233,6 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_api)
     p = sub.add_parser("worker", help="run only the scheduled jobs")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser(
+        "demo",
+        help="offline demo: a local CT log emulator, two brands, the real pipeline, alerts "
+        "as JSON Lines (uses a throwaway database)",
+    )
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("migrate", help="create or upgrade the database schema")
     p.add_argument("--revision", default="head", help="upgrade to this revision (default: head)")
@@ -279,6 +401,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_brands_export)
 
     register_score(sub)
+
+    ct = sub.add_parser(
+        "ct", help="Certificate Transparency: tail logs, show their state, poll once"
+    ).add_subparsers(dest="ct_command", required=True, metavar="ACTION")
+    register_tail(ct)
+    p = ct.add_parser(
+        "logs", help="each log's cursor, lag behind its head, entries/s, health, last error"
+    )
+    p.add_argument("--json", action="store_true", help="JSON Lines instead of a table")
+    p.set_defaults(func=cmd_ct_logs)
+    p = ct.add_parser(
+        "poll",
+        help="read the log list and poll every enabled log once (what the worker does on "
+        "a schedule); prints one JSON report per log",
+    )
+    p.add_argument("--log-list", metavar="FILE|URL", help="default: PHANTOMWATCH_CT_LOG_LIST")
+    p.set_defaults(func=cmd_ct_poll)
+    p = ct.add_parser(
+        "update-log-list",
+        help="download the CT log list to a local file (needs internet; the service itself "
+        "never downloads it)",
+    )
+    p.add_argument("--url", default=OFFICIAL_LOG_LIST_URL, help="default: Chrome's v3 list")
+    p.add_argument(
+        "--dest", default="data/ct_log_list.json", help="file to write (default: %(default)s)"
+    )
+    p.set_defaults(func=cmd_ct_update_log_list)
     return parser
 
 

@@ -73,6 +73,36 @@ class Settings(BaseSettings):
     )
     metrics_enabled: bool = Field(True, description="Expose Prometheus metrics on /metrics.")
 
+    ct_log_list: str | None = Field(
+        None,
+        description="CT log list (Chrome v3 format): a file path or http(s) URL. Unset: "
+        "Certificate Transparency ingestion is off.",
+    )
+    ct_log_list_refresh: float = Field(
+        3600, gt=0, description="Seconds between re-reads of the CT log list."
+    )
+    ct_poll_interval: float = Field(30, gt=0, description="Seconds between CT polls.")
+    ct_batch_size: int = Field(
+        1024, ge=1, le=100_000, description="CT entries fetched and committed per batch."
+    )
+    ct_max_batches_per_poll: int = Field(
+        50, ge=1, description="Batches read from one log per poll before yielding to the others."
+    )
+    ct_backfill: int = Field(
+        0, ge=0, description="A newly seen log starts this many entries before its head."
+    )
+    ct_partial_tile_wait: float = Field(
+        300, ge=0, description="Seconds a static-ct-api partial tile must age before it is read."
+    )
+    ct_contact_url: str = Field(
+        "https://phantomwatch.dev/ct-monitor",
+        description="Contact URL sent in the CT User-Agent (logs throttle anonymous clients).",
+    )
+    ct_global_concurrency: int = Field(
+        32, ge=1, description="Concurrent CT requests across all logs."
+    )
+    ct_per_log_concurrency: int = Field(4, ge=1, description="Concurrent requests to one log.")
+
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -15,10 +16,31 @@ log = logging.getLogger(__name__)
 
 
 def build_scheduler(settings: Settings, database: Database) -> BackgroundScheduler:
-    """A scheduler with every job of the enabled features (none are configured yet)."""
+    """A scheduler with the jobs of every configured source."""
     scheduler = BackgroundScheduler(
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
     )
+    if settings.ct_log_list:
+        from service.ingest.ct_jobs import CtJobs
+
+        ct = CtJobs(settings, database)
+        now = datetime.now(UTC)
+        scheduler.add_job(
+            ct.refresh_log_list_job,
+            "interval",
+            seconds=settings.ct_log_list_refresh,
+            id="ct-log-list",
+            next_run_time=now,
+        )
+        scheduler.add_job(
+            ct.poll_job,
+            "interval",
+            seconds=settings.ct_poll_interval,
+            id="ct-poll",
+            next_run_time=now + timedelta(seconds=2),
+        )
+    else:
+        log.info("CT ingestion is off: set PHANTOMWATCH_CT_LOG_LIST to a log list file or URL")
     return scheduler
 
 

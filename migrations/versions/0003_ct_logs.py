@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("entries_processed", sa.BigInteger(), nullable=False),
         sa.Column("names_scored", sa.BigInteger(), nullable=False),
         sa.Column("malformed_entries", sa.BigInteger(), nullable=False),
+        sa.Column("entries_per_second", sa.Double(), nullable=True),
         sa.Column("healthy", sa.Boolean(), nullable=False),
         sa.Column("health_detail", sa.Text(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),

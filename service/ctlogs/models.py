@@ -38,6 +38,8 @@ class CtLog(Base):
     entries_processed: Mapped[int] = mapped_column(BigInteger, default=0)
     names_scored: Mapped[int] = mapped_column(BigInteger, default=0)
     malformed_entries: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Throughput of the last poll that read entries.
+    entries_per_second: Mapped[float | None]
     healthy: Mapped[bool] = mapped_column(default=True)
     health_detail: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -39,7 +39,7 @@ def sync_log_list(session: Session, logs: Sequence[Log]) -> SyncResult:
             "submission_url": log.submission_url,
             "key": base64.b64encode(log.key).decode(),
             "mmd": log.mmd,
-            "list_state": log.state,
+            "list_state": log.state or "unknown",
         }
         row = known.get(log.log_id)
         if row is None:
@@ -114,8 +114,4 @@ def lag(row: CtLog) -> int | None:
 
 def head_time(row: CtLog) -> datetime | None:
     head = head_of(row.latest_head)
-    if head is None:
-        return None
-    from datetime import UTC
-
-    return datetime.fromtimestamp(head.timestamp / 1000, UTC)
+    return None if head is None else datetime.fromtimestamp(head.timestamp / 1000, UTC)

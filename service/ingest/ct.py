@@ -172,12 +172,13 @@ class CtIngestor:
         client: CTHttpClient,
         config: CtConfig | None = None,
         brands: BrandIndexCache | None = None,
+        dedup: DedupCache | None = None,
     ) -> None:
         self.database = database
         self.client = client
         self.config = config or CtConfig()
         self.brands = brands or BrandIndexCache()
-        self.dedup = DedupCache(self.config.dedup_cache_size)
+        self.dedup = dedup or DedupCache(self.config.dedup_cache_size)
 
     async def poll_all(self) -> list[PollReport]:
         """Poll every enabled, healthy log concurrently (the HTTP client caps concurrency)."""
@@ -231,6 +232,9 @@ class CtIngestor:
                 report.verified = report.verified or batch.verified_head is not None
                 cursor, cr = batch.end, batch.compact_range
             report.next_index = cursor
+            if report.entries:
+                rate = report.entries / (time.perf_counter() - started)
+                await asyncio.to_thread(self._save_rate, pk, rate)
         except VerificationError as exc:
             report.error = f"verification failed: {exc}"
             report.stopped_unhealthy = True
@@ -342,6 +346,10 @@ class CtIngestor:
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 raise _CursorMoved
         return created, updated
+
+    def _save_rate(self, pk: int, rate: float) -> None:
+        with self.database.session() as session:
+            session.execute(update(CtLog).where(CtLog.id == pk).values(entries_per_second=rate))
 
     def _unhealthy(self, pk: int, reason: str) -> None:
         with self.database.session() as session:

@@ -39,6 +39,8 @@ class BrandSet:
         (`paypal.com.verify-id.ru`), under the full name.
         """
         out: list[Evidence] = []
+        if not self.brand_ids:
+            return out  # nothing protected yet: nothing to score
         for result in score_names(self.index, names):
             if not (result.flagged and result.brand in self.brand_ids and result.domain):
                 continue

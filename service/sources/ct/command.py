@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -90,8 +91,10 @@ def cmd_tail(args: argparse.Namespace) -> int:
         print("phantomwatch ct tail: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`| head`): not an error, but stdout is unusable now.
-        sys.stderr.close()
+        # The reader went away (`| head`): not an error. Point stdout at /dev/null so
+        # the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
 
 
