@@ -12,6 +12,10 @@ logs end to end over HTTP (the emulator runs in this process, so it competes
 for the GIL: a lower bound).
 
     .venv/bin/python bench/ct_bench.py [--issuances 2000] [--repeat 3]
+
+`ct_bench.py pipeline [...]` runs the end-to-end pipeline benchmark instead
+(HTTP -> parse -> score against 1,000 brands -> store, SQLite and PostgreSQL,
+side by side with parse-only): see bench/ct_pipeline.py.
 """
 
 from __future__ import annotations
@@ -218,6 +222,11 @@ def row(label: str, measured: tuple[float, int], baseline: tuple[float, int] | N
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["pipeline"]:
+        from bench.ct_pipeline import main as pipeline_main
+
+        pipeline_main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issuances", type=int, default=2000, help="certificates (x2 entries)")
     parser.add_argument("--repeat", type=int, default=3)

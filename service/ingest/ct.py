@@ -215,22 +215,33 @@ class CtIngestor:
                     cr.verify(head.size, head.root)
                 await asyncio.to_thread(self._start, pk, cursor, cr, head)
             await asyncio.to_thread(self._save_head, pk, head)
-            for _ in range(max_batches or self.config.max_batches_per_poll):
-                end = self._batch_end(reader, cursor, head)
-                if end <= cursor:
-                    break
-                entries = await reader.entries(cursor, end - 1)
-                batch = await asyncio.to_thread(self._process, entries, cursor, cr, head)
-                created, updated = await asyncio.to_thread(self._commit, pk, name, batch)
-                self.dedup.add(batch.dedup_keys)
-                report.batches += 1
-                report.entries += len(entries)
-                report.names += sum(len(n) for _, n in batch.names_by_entry)
-                report.malformed += len(batch.malformed)
-                report.alerts_created += created
-                report.alerts_updated += updated
-                report.verified = report.verified or batch.verified_head is not None
-                cursor, cr = batch.end, batch.compact_range
+            limit = max_batches or self.config.max_batches_per_poll
+            # The next batch is fetched while the current one is parsed, scored
+            # and committed: network time hides behind CPU time.
+            fetch = self._fetch(reader, cursor, head)
+            try:
+                for done in range(1, limit + 1):
+                    if fetch is None:
+                        break
+                    entries = await fetch
+                    after = cursor + len(entries)
+                    fetch = self._fetch(reader, after, head) if done < limit else None
+                    batch = await asyncio.to_thread(self._process, entries, cursor, cr, head)
+                    created, updated = await asyncio.to_thread(self._commit, pk, name, batch)
+                    self.dedup.add(batch.dedup_keys)
+                    report.batches += 1
+                    report.entries += len(entries)
+                    report.names += sum(len(n) for _, n in batch.names_by_entry)
+                    report.malformed += len(batch.malformed)
+                    report.alerts_created += created
+                    report.alerts_updated += updated
+                    report.verified = report.verified or batch.verified_head is not None
+                    cursor, cr = batch.end, batch.compact_range
+            finally:
+                if fetch is not None and not fetch.done():
+                    fetch.cancel()
+                elif fetch is not None and not fetch.cancelled():
+                    fetch.exception()  # a prefetch failed after we stopped: mark it seen
             report.next_index = cursor
             if report.entries:
                 rate = report.entries / (time.perf_counter() - started)
@@ -248,6 +259,15 @@ class CtIngestor:
             report.error = "another worker advanced this log; skipped"
         report.seconds = time.perf_counter() - started
         return report
+
+    def _fetch(
+        self, reader: LogReader, cursor: int, head: TreeHead
+    ) -> asyncio.Task[list[LogEntry]] | None:
+        """Start fetching the batch at `cursor`, or None when there is nothing to read yet."""
+        end = self._batch_end(reader, cursor, head)
+        if end <= cursor:
+            return None
+        return asyncio.create_task(reader.entries(cursor, end - 1))
 
     def _batch_end(self, reader: LogReader, cursor: int, head: TreeHead) -> int:
         end = min(cursor + self.config.batch_size, head.size)

@@ -157,3 +157,29 @@ def test_update_log_list_downloads_to_a_file(
     missing = emu.base_url + "/nope.json"
     assert main(["ct", "update-log-list", "--url", missing, "--dest", str(dest)]) == 1
     assert "cannot download" in capsys.readouterr().err
+
+
+def test_log_list_refresh_adds_and_retires_logs(
+    ct_settings: Settings, database: Database, emu: Emulator, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    document = emu.log_list()
+    operator = document["operators"][0]
+    only_rfc = {**document, "operators": [{**operator, "tiled_logs": []}]}
+    path = Path(str(tmp_path)) / "list.json"
+    path.write_text(json.dumps(only_rfc))
+    jobs = CtJobs(ct_settings.model_copy(update={"ct_log_list": str(path)}), database)
+
+    assert len(asyncio.run(jobs.refresh_log_list()).added) == 1
+    assert [r.log for r in asyncio.run(jobs.poll())] == [emu.rfc6962.name]
+
+    path.write_text(json.dumps(document))  # the tiled log joins the list
+    assert asyncio.run(jobs.refresh_log_list()).added == [emu.static.name]
+    assert len(asyncio.run(jobs.poll())) == 2
+
+    retired = {"retired": {"timestamp": "2026-01-01T00:00:00Z"}}
+    operator["logs"][0]["state"] = retired  # the RFC 6962 log is retired
+    path.write_text(json.dumps(document))
+    assert asyncio.run(jobs.refresh_log_list()).updated == [emu.rfc6962.name]
+    assert [r.log for r in asyncio.run(jobs.poll())] == [emu.static.name]
