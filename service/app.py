@@ -18,6 +18,8 @@ from service.db import Database
 from service.errors import install_error_handlers
 from service.health import router as health_router
 from service.metrics import Metrics
+from service.watch.endpoints import router as watch_router
+from service.webhooks.endpoints import router as webhooks_router
 
 DESCRIPTION = """
 PhantomWatch finds domains that imitate protected brands (typosquats, homographs,
@@ -59,4 +61,6 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(alerts_router)
     app.include_router(keys_router)
     app.include_router(sources_router)
+    app.include_router(webhooks_router)
+    app.include_router(watch_router)
     return app

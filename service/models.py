@@ -5,6 +5,9 @@ from service.auth.models import ApiKey
 from service.brands.models import Brand
 from service.ctlogs.models import CtLog, CtMalformedEntry
 from service.db import Base
+from service.feeds.models import FeedCursor
+from service.watch.models import DnsSnapshot, WatchEntry
+from service.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Alert",
@@ -15,4 +18,10 @@ __all__ = [
     "Brand",
     "CtLog",
     "CtMalformedEntry",
+    "DnsSnapshot",
+    "FeedCursor",
+    "WatchEntry",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -88,6 +88,9 @@ class Alert(Base):
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Latest DNS enrichment: state (resolves, nxdomain, nodata, unknown) and when.
+    dns_state: Mapped[str | None] = mapped_column(String(16), default=None)
+    dns_checked_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
     brand: Mapped[Brand] = relationship(lazy="selectin")
     techniques: Mapped[list[AlertTechnique]] = relationship(

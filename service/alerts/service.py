@@ -24,6 +24,7 @@ from service.brands.models import Brand
 from service.db import utcnow
 from service.errors import InvalidTransition, NotFound, ValidationFailed
 from service.pagination import decode_cursor, encode_cursor
+from service.webhooks.outbox import enqueue_alert_event
 
 S = AlertStatus
 TRANSITIONS: dict[AlertStatus, frozenset[AlertStatus]] = {
@@ -115,16 +116,23 @@ def _create(session: Session, evidence: Evidence, actor: str) -> Alert:
     _set_score(alert, evidence.score)
     session.add(alert)
     session.flush()
-    session.add(
-        AlertEvent(
-            alert_id=alert.id,
-            kind=EventKind.CREATED.value,
-            actor=actor,
-            to_status=alert.status,
-            data={"source": evidence.source.value, "score": evidence.score, **evidence.context},
-        )
+    _append_event(
+        session,
+        alert,
+        kind=EventKind.CREATED.value,
+        actor=actor,
+        to_status=alert.status,
+        data={"source": evidence.source.value, "score": evidence.score, **evidence.context},
     )
     return alert
+
+
+def _append_event(session: Session, alert: Alert, **fields: Any) -> AlertEvent:
+    """Add an event to the alert's trail and, in the same transaction, its webhook deliveries."""
+    event = AlertEvent(alert_id=alert.id, **fields)
+    session.add(event)
+    enqueue_alert_event(session, alert, event)
+    return event
 
 
 def _add_evidence(session: Session, alert: Alert, evidence: Evidence, actor: str) -> None:
@@ -142,18 +150,17 @@ def _add_evidence(session: Session, alert: Alert, evidence: Evidence, actor: str
                 alert.techniques.append(AlertTechnique(technique=technique))
     if raised:
         _set_score(alert, evidence.score)
-    session.add(
-        AlertEvent(
-            alert_id=alert.id,
-            kind=EventKind.EVIDENCE_ADDED.value,
-            actor=actor,
-            data={
-                "source": evidence.source.value,
-                "score": evidence.score,
-                "reasons": new_reasons,
-                **evidence.context,
-            },
-        )
+    _append_event(
+        session,
+        alert,
+        kind=EventKind.EVIDENCE_ADDED.value,
+        actor=actor,
+        data={
+            "source": evidence.source.value,
+            "score": evidence.score,
+            "reasons": new_reasons,
+            **evidence.context,
+        },
     )
 
 
@@ -182,15 +189,14 @@ def change_status(
         )
     alert.status = target.value
     alert.updated_at = utcnow()
-    session.add(
-        AlertEvent(
-            alert_id=alert.id,
-            kind=EventKind.STATUS_CHANGED.value,
-            actor=actor,
-            from_status=current.value,
-            to_status=target.value,
-            note=note,
-        )
+    _append_event(
+        session,
+        alert,
+        kind=EventKind.STATUS_CHANGED.value,
+        actor=actor,
+        from_status=current.value,
+        to_status=target.value,
+        note=note,
     )
 
 

@@ -15,6 +15,7 @@ from service.db import utcnow
 from service.errors import NotFound
 from service.sources.ct.loglist import Log
 from service.sources.ct.sth import TreeHead
+from service.webhooks.outbox import enqueue_source_unhealthy
 
 
 @dataclass(frozen=True)
@@ -97,13 +98,17 @@ def record_error(session: Session, log_pk: int, message: str) -> None:
 
 
 def mark_unhealthy(session: Session, log_pk: int, reason: str) -> None:
-    """Stop advancing a log that lied (shrank, forked, or served entries not under its root)."""
-    now = utcnow()
-    session.execute(
-        update(CtLog)
-        .where(CtLog.id == log_pk)
-        .values(healthy=False, health_detail=reason, last_error=reason, last_error_at=now)
-    )
+    """Stop advancing a log that lied (shrank, forked, or served entries not under its root).
+
+    The first time, a `source.unhealthy` event goes to the webhook subscribers.
+    """
+    row = get_log(session, log_pk)
+    row.last_error, row.last_error_at = reason, utcnow()
+    if not row.healthy:
+        return
+    row.healthy, row.health_detail = False, reason
+    source = {"kind": "ct", "id": row.id, "name": row.name, "url": row.url, "log_id": row.log_id}
+    enqueue_source_unhealthy(session, source, reason)
 
 
 def lag(row: CtLog) -> int | None:

@@ -1,0 +1,1 @@
+"""Domain feeds: newly-registered-domain lists and zone files, each processed once."""

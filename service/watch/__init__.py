@@ -1,0 +1,1 @@
+"""Registration watch: predicted lookalikes and user-listed names checked until they appear."""
