@@ -1,0 +1,242 @@
+"""The delivery worker: claim a subscription, send its due events in order, record every attempt.
+
+Exactly once from the receiver's point of view: a delivery is marked delivered only
+after a 2xx (or a written syslog frame), so a crash between sending and recording
+sends it again with the same `webhook-id`, which receivers deduplicate on. One worker
+at a time holds a subscription's lease, so its events go out in event order; a slow
+or failing receiver holds up only its own subscription.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+
+from service.db import Database, utcnow
+from service.webhooks.events import WebhookEvent
+from service.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """Retry and batching policy (from settings)."""
+
+    batch_size: int = 100  # events sent per subscription per claim
+    concurrency: int = 16  # subscriptions served at once by one worker
+    lease: timedelta = timedelta(seconds=60)
+    backoff_initial: timedelta = timedelta(seconds=5)
+    backoff_max: timedelta = timedelta(hours=1)
+    max_age: timedelta = timedelta(hours=24)  # then dead-letter
+    pause_after: int = 50  # consecutive failures
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a sender needs of a subscription (a plain copy, safe outside the session)."""
+
+    id: int
+    target: str
+    format: str
+    secrets: list[str]
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    ok: bool
+    status_code: int | None = None
+    latency_ms: float | None = None
+    excerpt: str | None = None
+    error: str | None = None
+    retryable: bool = True
+    retry_after: float | None = None
+
+
+Send = Callable[[Target, WebhookEvent], Awaitable[AttemptOutcome]]
+
+
+@dataclass
+class RunStats:
+    subscriptions: int = 0
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+def event_of(delivery: WebhookDelivery) -> WebhookEvent:
+    return WebhookEvent(
+        id=delivery.event_id,
+        type=delivery.event_type,  # type: ignore[arg-type]
+        timestamp=delivery.event_time,
+        data=delivery.data,
+    )
+
+
+class DeliveryWorker:
+    """Runs delivery rounds; several workers (processes) may run against one database."""
+
+    def __init__(
+        self,
+        database: Database,
+        send: Send,
+        config: DeliveryConfig | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.database = database
+        self.send = send
+        self.config = config or DeliveryConfig()
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+
+    async def run_once(self) -> RunStats:
+        """Claim every subscription with due events and deliver them."""
+        stats = RunStats()
+        claimed = await asyncio.to_thread(self._claim)
+        stats.subscriptions = len(claimed)
+        gate = asyncio.Semaphore(self.config.concurrency)
+
+        async def serve(target: Target) -> None:
+            async with gate:
+                await self._serve(target, stats)
+
+        await asyncio.gather(*(serve(t) for t in claimed))
+        return stats
+
+    # --- claiming ----------------------------------------------------------------------
+    def _claim(self) -> list[Target]:
+        now = utcnow()
+        due = exists().where(
+            WebhookDelivery.subscription_id == WebhookSubscription.id,
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+        )
+        query = (
+            select(WebhookSubscription)
+            .where(
+                WebhookSubscription.enabled.is_(True),
+                WebhookSubscription.paused_at.is_(None),
+                or_(
+                    WebhookSubscription.lease_until.is_(None),
+                    WebhookSubscription.lease_until < now,
+                ),
+                due,
+            )
+            .order_by(WebhookSubscription.id)
+            # PostgreSQL: workers skip each other's rows instead of waiting; SQLite
+            # serializes writers (BEGIN IMMEDIATE), which is just as safe.
+            .with_for_update(skip_locked=True, of=WebhookSubscription)
+        )
+        from service.webhooks.service import active_secrets
+
+        with self.database.session() as session:
+            subs = list(session.scalars(query))
+            for sub in subs:
+                sub.leased_by, sub.lease_until = self.worker_id, now + self.config.lease
+            return [Target(s.id, s.target, s.format, active_secrets(s, now)) for s in subs]
+
+    # --- sending -------------------------------------------------------------------------
+    async def _serve(self, target: Target, stats: RunStats) -> None:
+        try:
+            pending = await asyncio.to_thread(self._head_of_line, target.id)
+            for delivery_id, event, due_at in pending:
+                if due_at > utcnow():
+                    break  # the oldest event waits for its retry: later ones wait behind it
+                try:
+                    outcome = await self.send(target, event)
+                except Exception as exc:  # a sender bug must not kill the worker
+                    log.exception("webhook sender failed for subscription %s", target.id)
+                    outcome = AttemptOutcome(ok=False, error=f"internal error: {exc}")
+                state = await asyncio.to_thread(self._record, target.id, delivery_id, outcome)
+                if state == "delivered":
+                    stats.delivered += 1
+                    continue
+                stats.failed += 1
+                stats.dead += state == "dead"
+                if state != "dead":
+                    break
+        finally:
+            await asyncio.to_thread(self._release, target.id)
+
+    def _head_of_line(self, sub_id: int) -> list[tuple[int, WebhookEvent, datetime]]:
+        with self.database.session() as session:
+            rows = session.scalars(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.subscription_id == sub_id, WebhookDelivery.status == "pending")
+                .order_by(WebhookDelivery.event_time, WebhookDelivery.id)
+                .limit(self.config.batch_size)
+            )
+            return [(d.id, event_of(d), d.next_attempt_at) for d in rows]
+
+    def _record(self, sub_id: int, delivery_id: int, outcome: AttemptOutcome) -> str:
+        now = utcnow()
+        with self.database.session() as session:
+            delivery = session.get(WebhookDelivery, delivery_id)
+            sub = session.get(WebhookSubscription, sub_id)
+            if delivery is None or sub is None:
+                return "dead"  # deleted meanwhile
+            session.add(
+                WebhookAttempt(
+                    delivery_id=delivery.id,
+                    attempted_at=now,
+                    status_code=outcome.status_code,
+                    latency_ms=outcome.latency_ms,
+                    response_excerpt=outcome.excerpt,
+                    error=outcome.error,
+                )
+            )
+            delivery.attempts += 1
+            delivery.last_status_code = outcome.status_code
+            delivery.last_error = outcome.error
+            if outcome.ok:
+                delivery.status, delivery.delivered_at = "delivered", now
+                sub.consecutive_failures = 0
+                return "delivered"
+            sub.consecutive_failures += 1
+            if sub.consecutive_failures >= self.config.pause_after and sub.paused_at is None:
+                sub.paused_at = now
+                sub.paused_reason = (
+                    f"{sub.consecutive_failures} consecutive failures; last: "
+                    f"{outcome.error or outcome.status_code}"
+                )
+                log.warning("webhook subscription %s paused: %s", sub.id, sub.paused_reason)
+            too_old = now - delivery.event_time >= self.config.max_age
+            if not outcome.retryable or too_old:
+                delivery.status = "dead"
+                return "dead"
+            delivery.next_attempt_at = now + self._backoff(delivery.attempts, outcome.retry_after)
+            return "retry"
+
+    def _backoff(self, attempts: int, retry_after: float | None) -> timedelta:
+        ceiling = min(
+            self.config.backoff_max.total_seconds(),
+            self.config.backoff_initial.total_seconds() * 2 ** (attempts - 1),
+        )
+        delay = ceiling * random.uniform(0.5, 1.0)  # jitter spreads retries of many events
+        return timedelta(seconds=max(delay, retry_after or 0.0))
+
+    def _release(self, sub_id: int) -> None:
+        with self.database.session() as session:
+            session.execute(
+                update(WebhookSubscription)
+                .where(
+                    and_(
+                        WebhookSubscription.id == sub_id,
+                        WebhookSubscription.leased_by == self.worker_id,
+                    )
+                )
+                .values(leased_by=None, lease_until=None)
+            )
+
+
+def send_test(settings: Any, sub: WebhookSubscription) -> Any:
+    """Placeholder until the senders land: replaced below."""
+    raise NotImplementedError
