@@ -24,6 +24,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=500), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("last_digest", sa.String(length=64), nullable=True),
+        sa.Column("pending_digest", sa.String(length=64), nullable=True),
+        sa.Column("position", sa.BigInteger(), nullable=False),
         sa.Column("previous_path", sa.Text(), nullable=True),
         sa.Column("items_processed", sa.BigInteger(), nullable=False),
         sa.Column("alerts_created", sa.BigInteger(), nullable=False),

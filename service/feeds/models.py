@@ -19,6 +19,9 @@ class FeedCursor(Base):
     name: Mapped[str] = mapped_column(String(500), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # nrd | zone
     last_digest: Mapped[str | None] = mapped_column(String(64))
+    # A content being processed and how many of its names are done: a restart resumes there.
+    pending_digest: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
     # For zone files: where the previous version is kept, to diff the next one against.
     previous_path: Mapped[str | None] = mapped_column(Text)
     items_processed: Mapped[int] = mapped_column(BigInteger, default=0)
