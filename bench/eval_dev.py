@@ -189,6 +189,15 @@ def main() -> None:
             if res.brand == target and res.score >= 50:
                 c["l50"] += 1
         if res.brand == target:
+            c["attr"] += 1
+        else:
+            # Not the best brand: is the correct brand among the attributed ones?
+            try:
+                if any(b == target for b, _s, _r in index.attributions(row["squat_fqdn"])):
+                    c["attr"] += 1
+            except InvalidDomain:
+                pass
+        if res.brand == target:
             c["any"] += 1
             for th in THRESHOLDS:
                 if res.score >= th:
@@ -200,10 +209,16 @@ def main() -> None:
                 c[name] += 1
     print(f"engine throughput on eval rows: {len(rows) / eng_s:,.0f} names/s")
     head = (
-        f"{'type':9} {'n':>6} | {'any':>6} {'>=40':>6} {'>=50':>6} {'>=75':>6} | {'perm':>6} {'lev<=2':>6}"
-        f" | {'n(5+)':>6} {'>=50(5+)':>8}"
+        f"{'type':9} {'n':>6} | {'attrib':>6} {'top':>6} {'>=40':>6} {'flag50':>6} {'>=75':>6}"
+        f" | {'perm':>6} {'lev<=2':>6} | {'n(5+)':>6} {'>=50(5+)':>8}"
     )
     print("\nRecall with the correct brand (engine at score thresholds; baselines exact)")
+    print(
+        "attrib = any reason for the correct brand (any score, any rank: index.attributions);"
+        " top = correct brand is the best brand (any score); flag50 = flagged at the default"
+        " threshold (score >= 50); baselines: perm = exact dnstwist-style permutation table,"
+        " lev<=2 = nearest brand label within Levenshtein 2"
+    )
     print("(5+) = only brands whose label has 5+ characters")
     print(
         "combo-tok = combo rows where the brand label is a whole token of the name; combo = the rest"
@@ -214,12 +229,14 @@ def main() -> None:
         if not c["n"]:
             continue
         print(
-            f"{t:9} {c['n']:6d} | {_pct(c['any'], c['n']):>6} "
+            f"{t:9} {c['n']:6d} | {_pct(c['attr'], c['n']):>6} {_pct(c['any'], c['n']):>6} "
             + " ".join(f"{_pct(c[f's{th}'], c['n']):>6}" for th in THRESHOLDS)
             + f" | {_pct(c['perm'], c['n']):>6} {_pct(c['lev<=2'], c['n']):>6}"
             + f" | {c['ln']:6d} {_pct(c['l50'], c['ln']):>8}"
         )
     for t, ms in misses.items():
+        if not ms:
+            continue
         print(f"\nmisses {t}:")
         for m in ms:
             print("  ", m)
@@ -249,7 +266,7 @@ def main() -> None:
     nb = len(benign)
     print(f"\nBenign false-positive rate on Tranco top 10k ({nb} domains not owned by the brands)")
     print(
-        f"{'':9} {'':>6} | {'any':>6} {'>=40':>6} {'>=50':>6} {'>=75':>6} | {'perm':>6} {'lev<=2':>6}"
+        f"{'':9} {'':>6} | {'any':>6} {'>=40':>6} {'flag50':>6} {'>=75':>6} | {'perm':>6} {'lev<=2':>6}"
     )
     print(
         f"{'tranco':9} {nb:6d} | {fp['any'] / nb:6.4f} "
@@ -259,7 +276,7 @@ def main() -> None:
     print(
         f"{'excl.var':9} {nb:6d} | {'':>6} "
         + " ".join(f"{(fp[f's{th}'] - fp[f'v{th}']) / nb:6.4f}" for th in THRESHOLDS)
-        + "  (same brand label on another suffix, e.g. vodafone.de, not counted)"
+        + "  (excluding the brand's own label on another suffix, e.g. vodafone.de)"
     )
     fps.sort(reverse=True)
     by_tech = collections.Counter(t for _s, _d, _b, t in fps)

@@ -82,6 +82,12 @@ def main() -> None:
     )
     ap.add_argument("--batch", type=int, default=5000, help="batch size passed to score_names")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--cache-size",
+        type=int,
+        default=None,
+        help="entries per engine cache (labels, names); 0 disables caching (worst case)",
+    )
     args = ap.parse_args()
 
     brand_domains = tranco(args.brands)
@@ -89,11 +95,14 @@ def main() -> None:
     t0 = time.perf_counter()
     index = DetectionIndex.build([BrandSpec(name=d, domains=(d,)) for d in brand_domains])
     build_s = time.perf_counter() - t0
+    if args.cache_size is not None:
+        index.cache_size = args.cache_size
     rss_index = _rss_mb()
     names = make_names(args.names, brand_domains, args.seed)
     rss_names = _rss_mb()
     print(
-        f"brands={len(brand_domains)} names={len(names):,} index build={build_s:.2f}s "
+        f"brands={len(brand_domains)} names={len(names):,} distinct={len(set(names)):,} "
+        f"cache_size={index.cache_size:,} index build={build_s:.2f}s "
         f"rss: start {rss0:.0f} MB, after index {rss_index:.0f} MB, after names {rss_names:.0f} MB"
     )
 

@@ -19,6 +19,7 @@ from service.detection.command import register as register_score
 from service.errors import PhantomWatchError
 from service.sources.ct.command import register_tail
 from service.sources.ct.loglist import OFFICIAL_URL as OFFICIAL_LOG_LIST_URL
+from service.sources.dns.command import register_lookup
 
 log = logging.getLogger("phantomwatch")
 
@@ -306,6 +307,45 @@ def cmd_ct_update_log_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feeds_ingest(args: argparse.Namespace) -> int:
+    from service.feeds.service import FeedReport
+    from service.ingest.feed_jobs import FeedJobs
+    from service.sources.dns.errors import DnsError
+
+    settings = _settings()
+    _configure_logging(settings)
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"cannot read {args.file}: no such file", EXIT_USAGE)
+    jobs = FeedJobs(settings.model_copy(update={"feeds": []}), _database(settings))
+    name = args.name or f"{args.kind}:{path.resolve()}"
+    if args.force:
+        from service.feeds import service as feeds
+
+        feeds.forget(jobs.database, name)
+    try:
+        report: FeedReport = (
+            jobs.ingest_zone(name, path)
+            if args.kind == "zone"
+            else jobs.ingest_nrd(name, path.read_bytes())
+        )
+    except DnsError as exc:
+        raise CliError(f"{args.file}: {exc}", EXIT_USAGE) from None
+    summary = {
+        "feed": report.feed,
+        "skipped": report.skipped,
+        "names": report.names,
+        "resumed_at": report.resumed_at,
+        "alerts_created": report.alerts_created,
+        "alerts_updated": report.alerts_updated,
+        "names_per_second": round(report.names_per_second),
+    }
+    print(json.dumps(summary))
+    if report.skipped:
+        print("already processed (same content); --force to score it again", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from service.demo import run_demo
 
@@ -348,6 +388,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_api)
     p = sub.add_parser("worker", help="run only the scheduled jobs")
     p.set_defaults(func=cmd_worker)
+
+    dns = sub.add_parser("dns", help="DNS lookups as the enrichment sees them").add_subparsers(
+        dest="dns_command", required=True, metavar="ACTION"
+    )
+    register_lookup(dns)
+
+    feeds = sub.add_parser("feeds", help="domain feeds (NRD lists, zone files)").add_subparsers(
+        dest="feeds_command", required=True, metavar="ACTION"
+    )
+    p = feeds.add_parser(
+        "ingest",
+        help="score a feed file once, as the scheduler would (alerts go to the database)",
+        description="NRD list: one domain per line (plain, .gz or .zip). Zone file: RFC 1035 "
+        "master format; the delegations new since the previous version ingested under the "
+        "same name are scored (the first version is the baseline). A content already "
+        "processed is skipped; an interrupted one resumes where it stopped.",
+    )
+    p.add_argument("file", help="the feed file")
+    p.add_argument("--kind", choices=["nrd", "zone"], default="nrd", help="default: nrd")
+    p.add_argument("--name", help="feed name for the cursor (default: kind:absolute path)")
+    p.add_argument("--force", action="store_true", help="score it again even if processed")
+    p.set_defaults(func=cmd_feeds_ingest)
 
     p = sub.add_parser(
         "demo",

@@ -103,6 +103,60 @@ class Settings(BaseSettings):
     )
     ct_per_log_concurrency: int = Field(4, ge=1, description="Concurrent requests to one log.")
 
+    dns_enabled: bool = Field(
+        True, description="Enrich alerts with DNS and watch predicted lookalikes for registration."
+    )
+    dns_nameservers: list[str] = Field(
+        default_factory=list,
+        description="Resolvers as IP or IP:PORT (JSON list); empty: those of /etc/resolv.conf.",
+    )
+    dns_timeout: float = Field(2.0, gt=0, description="Seconds to wait for one DNS answer.")
+    dns_retries: int = Field(2, ge=0, description="Extra attempts after an unknown answer.")
+    dns_concurrency: int = Field(64, ge=1, description="DNS queries in flight at once.")
+    dns_rate: float = Field(200, gt=0, description="DNS queries sent per second, at most.")
+    dns_recheck_interval: float = Field(
+        86400, gt=0, description="Seconds between DNS re-checks of an alerted domain."
+    )
+    dns_watch_interval: float = Field(
+        21600, gt=0, description="Seconds between registration checks of a watched name."
+    )
+    dns_watch_per_brand: int = Field(
+        50, ge=0, description="Predicted lookalikes watched per brand (plus user-added names)."
+    )
+    dns_batch: int = Field(500, ge=1, description="Names checked per DNS job run.")
+
+    feeds: list[str] = Field(
+        default_factory=list,
+        description='Domain feeds (JSON list) as "nrd:PATH_OR_URL" (one domain per line, '
+        '.gz accepted) or "zone:PATH" (RFC 1035 zone file; new delegations are scored).',
+    )
+    feeds_interval: float = Field(3600, gt=0, description="Seconds between feed polls.")
+
+    webhook_poll_interval: float = Field(
+        1.0, gt=0, description="Seconds between rounds of the webhook delivery worker."
+    )
+    webhook_timeout: float = Field(10.0, gt=0, description="Seconds for one delivery attempt.")
+    webhook_max_age: float = Field(
+        86400, gt=0, description="Seconds an event keeps being retried before it is dead-lettered."
+    )
+    webhook_backoff_max: float = Field(
+        3600, gt=0, description="Longest wait between two attempts of one delivery (seconds)."
+    )
+    webhook_pause_after: int = Field(
+        50, ge=1, description="Consecutive failures after which a subscription is paused."
+    )
+    webhook_concurrency: int = Field(
+        16, ge=1, description="Subscriptions one worker delivers to at the same time."
+    )
+    webhook_allow_private: list[str] = Field(
+        default_factory=list,
+        description='Private networks webhooks may reach (JSON list of CIDRs, or ["all"]); by '
+        "default loopback, private and link-local targets are refused.",
+    )
+    webhook_syslog_ca_file: str | None = Field(
+        None, description="CA bundle to verify tls:// syslog receivers (default: system CAs)."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
@@ -110,6 +164,15 @@ class Settings(BaseSettings):
             normalize_database_url(value)
         except ConfigError as exc:
             raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("feeds")
+    @classmethod
+    def _check_feeds(cls, value: list[str]) -> list[str]:
+        for text in value:
+            kind, sep, location = text.partition(":")
+            if not sep or kind not in ("nrd", "zone") or not location:
+                raise ValueError(f"feed {text!r}: write nrd:PATH_OR_URL or zone:PATH")
         return value
 
     @property

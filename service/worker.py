@@ -41,6 +41,49 @@ def build_scheduler(settings: Settings, database: Database) -> BackgroundSchedul
         )
     else:
         log.info("CT ingestion is off: set PHANTOMWATCH_CT_LOG_LIST to a log list file or URL")
+    if settings.dns_enabled:
+        from service.ingest.dns_jobs import DnsJobs
+
+        dns = DnsJobs(settings, database)
+        now = datetime.now(UTC)
+        scheduler.add_job(
+            dns.refresh_job, "interval", hours=1, id="dns-watch-refresh", next_run_time=now
+        )
+        scheduler.add_job(
+            dns.watch_job,
+            "interval",
+            seconds=60,
+            id="dns-watch",
+            next_run_time=now + timedelta(seconds=5),
+        )
+        scheduler.add_job(
+            dns.enrich_job,
+            "interval",
+            seconds=60,
+            id="dns-enrich",
+            next_run_time=now + timedelta(seconds=10),
+        )
+    from service.webhooks.delivery import delivery_job
+
+    scheduler.add_job(
+        delivery_job,
+        "interval",
+        args=(settings, database),
+        seconds=settings.webhook_poll_interval,
+        id="webhook-delivery",
+        next_run_time=datetime.now(UTC),
+    )
+    if settings.feeds:
+        from service.ingest.feed_jobs import FeedJobs
+
+        feeds = FeedJobs(settings, database)
+        scheduler.add_job(
+            feeds.poll_job,
+            "interval",
+            seconds=settings.feeds_interval,
+            id="feeds",
+            next_run_time=datetime.now(UTC) + timedelta(seconds=3),
+        )
     return scheduler
 
 

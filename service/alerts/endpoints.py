@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from service.alerts import service
 from service.alerts.models import AlertSource, AlertStatus, Severity
@@ -19,9 +23,12 @@ from service.alerts.schemas import (
     StatusChange,
 )
 from service.brands.service import get_brand, to_spec
-from service.deps import AppSettings, DbSession, ReadCaller, WriteCaller
+from service.db import Database
+from service.deps import AppSettings, DbSession, ReadCaller, WriteCaller, get_database
 from service.detection import DetectionIndex
 from service.errors import ValidationFailed
+from service.webhooks.export import csv_rows, jsonl_rows
+from service.webhooks.stix import bundle as stix_bundle
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
@@ -30,17 +37,7 @@ def _out(alert: object) -> AlertOut:
     return AlertOut.model_validate(alert, from_attributes=True)
 
 
-@router.get(
-    "",
-    response_model=AlertPage,
-    summary="List alerts",
-    description="Filters combine with AND; repeated parameters (status, source, technique, "
-    "severity) match any of their values. Pages are stable under inserts: follow `next_cursor`.",
-)
-def list_alerts(
-    session: DbSession,
-    settings: AppSettings,
-    _: ReadCaller,
+def alert_filters(
     brand_id: Annotated[int | None, Query(description="Only this brand.")] = None,
     status_: Annotated[
         list[AlertStatus] | None, Query(alias="status", description="Lifecycle status(es).")
@@ -57,16 +54,12 @@ def list_alerts(
         datetime | None, Query(description="First seen at or after (ISO 8601).")
     ] = None,
     until: Annotated[datetime | None, Query(description="First seen before (ISO 8601).")] = None,
-    sort: Annotated[
-        service.SortKey, Query(description="Sort key; `-` for descending.")
-    ] = "-first_seen",
-    limit: Annotated[int | None, Query(ge=1, description="Page size.")] = None,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
-) -> AlertPage:
+) -> service.AlertFilters:
+    """The filters shared by the list and the export."""
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise ValidationFailed(f"{name} needs a timezone, e.g. 2026-01-01T00:00:00Z")
-    filters = service.AlertFilters(
+    return service.AlertFilters(
         brand_id=brand_id,
         status=status_ or (),
         severity=severity or (),
@@ -78,9 +71,81 @@ def list_alerts(
         since=since,
         until=until,
     )
+
+
+Filters = Annotated[service.AlertFilters, Depends(alert_filters)]
+
+
+@router.get(
+    "",
+    response_model=AlertPage,
+    summary="List alerts",
+    description="Filters combine with AND; repeated parameters (status, source, technique, "
+    "severity) match any of their values. Pages are stable under inserts: follow `next_cursor`.",
+)
+def list_alerts(
+    session: DbSession,
+    settings: AppSettings,
+    _: ReadCaller,
+    filters: Filters,
+    sort: Annotated[
+        service.SortKey, Query(description="Sort key; `-` for descending.")
+    ] = "-first_seen",
+    limit: Annotated[int | None, Query(ge=1, description="Page size.")] = None,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> AlertPage:
     size = min(limit or settings.page_size_default, settings.page_size_max)
     rows, next_cursor = service.list_alerts(session, filters, size, sort, cursor)
     return AlertPage(items=[_out(a) for a in rows], next_cursor=next_cursor)
+
+
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/x-ndjson",
+    "stix": "application/stix+json;version=2.1",
+}
+
+
+@router.get(
+    "/export",
+    summary="Export alerts as CSV, JSON Lines or a STIX 2.1 bundle",
+    description="Same filters as the list; every matching alert, newest first. STIX: one "
+    "`indicator` per domain (`[domain-name:value = '...']`), the brand as an `identity`, and "
+    "`related-to` relationships; ids are stable across exports.",
+    responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
+)
+def export_alerts(
+    session: DbSession,
+    database: Annotated[Database, Depends(get_database)],
+    _: ReadCaller,
+    filters: Filters,
+    format: Annotated[Literal["csv", "jsonl", "stix"], Query(description="Output format.")] = "csv",
+) -> Response:
+    filename = f"phantomwatch-alerts.{'json' if format == 'stix' else format}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if format == "stix":
+        # One JSON document, built in memory by the stix2 library anyway.
+        bundle = stix_bundle(_export_pages(lambda: nullcontext(session), filters))
+        return Response(bundle, media_type=EXPORT_TYPES["stix"], headers=headers)
+    # Streamed after this function returns, when the request's session is closed:
+    # the rows are read page by page in sessions of their own.
+    alerts = _export_pages(database.session, filters)
+    rows = csv_rows(alerts) if format == "csv" else jsonl_rows(alerts)
+    return StreamingResponse(rows, media_type=EXPORT_TYPES[format], headers=headers)
+
+
+def _export_pages(
+    open_session: Callable[[], AbstractContextManager[Session]], filters: service.AlertFilters
+) -> Iterator[dict[str, Any]]:
+    """Every matching alert as JSON, newest first, read 1,000 at a time."""
+    cursor = None
+    while True:
+        with open_session() as session:
+            rows, cursor = service.list_alerts(session, filters, 1000, "-first_seen", cursor)
+            page = [_out(a).model_dump(mode="json") for a in rows]
+        yield from page
+        if cursor is None:
+            return
 
 
 @router.post(

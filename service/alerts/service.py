@@ -315,3 +315,37 @@ def list_alerts(
             sort_value.isoformat() if isinstance(sort_value, datetime) else sort_value, last.id
         )
     return rows[:limit], next_cursor
+
+
+def add_dns_evidence(
+    session: Session,
+    alert: Alert,
+    state: str,
+    changes: Sequence[str],
+    summary: dict[str, Any],
+    boost: int,
+) -> None:
+    """Store the latest DNS state; a material change appends an event and re-notifies.
+
+    `boost` raises the score (resolving, mail-capable lookalikes are live threats);
+    it is applied with the change that earned it, so re-checks do not inflate it.
+    """
+    now = utcnow()
+    alert.dns_state, alert.dns_checked_at = state, now
+    if not changes:
+        return
+    if boost and alert.score < 100:
+        _set_score(alert, min(100, alert.score + boost))
+    alert.last_seen = max(alert.last_seen, now)
+    _append_event(
+        session,
+        alert,
+        kind=EventKind.EVIDENCE_ADDED.value,
+        actor="system",
+        data={
+            "source": AlertSource.DNS.value,
+            "changes": list(changes),
+            "dns": summary,
+            "score": alert.score,
+        },
+    )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import bisect
+import gc
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import ahocorasick
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, DamerauLevenshtein, JaroWinkler, Levenshtein
 
@@ -22,8 +25,12 @@ from service.detection.models import (
 from service.detection.normalize import (
     InvalidDomain,
     NormalizedName,
+    from_split,
     normalize_domain,
+    resolve_suffix,
     skeleton,
+    skeleton_unaccented,
+    split_ascii,
 )
 from service.detection.techniques import homoglyph, typo
 
@@ -35,6 +42,19 @@ _SHORT_TOKEN = re.compile(r"[a-z]+|[0-9]+")
 # match half the dictionary at distance 2.
 _FUZZY_MIN_LEN = 8
 _MAX_SCORE = 99
+# Every one-edit / same-skeleton neighbour of a brand keeps at least this score,
+# so it is attributed to the brand (severity "none", never flagged) even when
+# the evidence is too weak to alert on (two-letter brands, everyday words).
+_ATTRIBUTION_FLOOR = 10
+# Entries per cache (labels, names) before it is reset; 0 disables caching.
+_CACHE_SIZE = 300_000
+
+# Kinds of evidence about the registrable label, cached per label.
+_EXACT, _HOMOGRAPH, _TYPO = 0, 1, 2
+# (kind, keyword id, technique, detail, penalty or skeleton distance, edits)
+_CoreHit = tuple[int, int, str, str, int, tuple[str, ...] | None]
+_V = TypeVar("_V")
+_Fast = tuple[str, list[str], bool, int, int]
 
 STRONG, MEDIUM, WEAK = "strong", "medium", "weak"
 
@@ -85,6 +105,21 @@ class DetectionIndex:
         self._kw: list[_Keyword] = []
         self._exact: dict[str, list[int]] = {}
         self._skel_d1: dict[str, list[int]] = {}
+        # Keyword text, compact text and skeleton, each with its one-character
+        # deletions -> keyword ids (symmetric deletion index for one-edit lookups).
+        self._any_d1: dict[str, list[int]] = {}
+        self._fuzzy_batch: dict[str, list[tuple[int, int]]] = {}
+        self.cache_size = _CACHE_SIZE
+        self._core_cache: dict[str, tuple[_CoreHit, ...]] = {}
+        self._hits_cache: dict[str, tuple[tuple[int, int, int, bool], ...]] = {}
+        self._label_cache: dict[
+            str,
+            tuple[
+                tuple[tuple[int, int, int, bool], ...], tuple[tuple[int, int, str, int, bool], ...]
+            ],
+        ] = {}
+        # Raw line -> result (or (domain, registrable) for names without evidence).
+        self._result_cache: dict[str, ScoreResult | tuple[str, str | None]] = {}
         self._variants: dict[str, list[tuple[int, str, str]]] = {}
         self._short: dict[str, list[int]] = {}
         self._own: dict[str, list[int]] = {}
@@ -161,6 +196,12 @@ class DetectionIndex:
                 _add(self._skel_d1, kw_skel, k_id)
                 for d in typo.deletes(kw_skel):
                     _add(self._skel_d1, d, k_id)
+                # Raw-text neighbours too: a one-letter typo can move the skeleton
+                # two steps (cnn -> crn, whose skeleton is "cm").
+                for form in {kw_text, compact, kw_skel}:
+                    _add(self._any_d1, form, k_id)
+                    for d in typo.deletes(form):
+                        _add(self._any_d1, d, k_id)
                 for v, tech, detail in typo.variants(kw_text):
                     if v != kw_text and v:
                         self._variants.setdefault(v, []).append((k_id, tech, detail))
@@ -204,16 +245,14 @@ class DetectionIndex:
         labels = n.labels
         return any(".".join(labels[i:]) in b.allow for i in range(len(labels)))
 
-    def evaluate(
+    def _brand_scores(
         self, n: NormalizedName, fuzzy: list[tuple[int, int]] | None = None
-    ) -> ScoreResult:
-        """Score a normalized name; ``fuzzy`` holds precomputed (keyword id, distance) pairs."""
+    ) -> list[tuple[int, int, list[Reason]]]:
+        """(brand index, score, reasons best first) for every brand with evidence."""
         reasons: dict[int, list[Reason]] = {}
         if n.registrable is not None:
             self._collect(n, reasons, fuzzy)
-        best_b = -1
-        best_score = 0
-        best_reasons: list[Reason] = []
+        out: list[tuple[int, int, list[Reason]]] = []
         for b_idx, rs in reasons.items():
             b = self._brands[b_idx]
             if self._allowed(b, n):
@@ -221,6 +260,31 @@ class DetectionIndex:
             rs.sort(key=lambda r: -r.score)
             techniques = {r.technique for r in rs[1:] if r.score >= 40} - {rs[0].technique}
             total = min(_MAX_SCORE, rs[0].score + 4 * min(2, len(techniques)))
+            out.append((b_idx, total, rs))
+        return out
+
+    def attributions(self, name: str) -> list[tuple[str, int, list[Reason]]]:
+        """Every brand the name is evidence against: (brand name, score, reasons), best first.
+
+        ``score`` reports only the best brand; a name one edit from several short
+        brands (``dbs`` vs ``db``, ``rbs``, ``pbs``) is attributed to all of them here.
+        Raises InvalidDomain for a bad name.
+        """
+        n = normalize_domain(name)
+        found = [
+            (self._brands[b_idx].spec.name, total, rs) for b_idx, total, rs in self._brand_scores(n)
+        ]
+        found.sort(key=lambda t: -t[1])
+        return found
+
+    def evaluate(
+        self, n: NormalizedName, fuzzy: list[tuple[int, int]] | None = None
+    ) -> ScoreResult:
+        """Score a normalized name; ``fuzzy`` holds precomputed (keyword id, distance) pairs."""
+        best_b = -1
+        best_score = 0
+        best_reasons: list[Reason] = []
+        for b_idx, total, rs in self._brand_scores(n, fuzzy):
             if total > best_score:
                 best_b, best_score, best_reasons = b_idx, total, rs
         brand = self._brands[best_b] if best_b >= 0 else None
@@ -301,81 +365,19 @@ class DetectionIndex:
                 matched=n.ascii,
             )
 
-        # 1. the registrable label itself: exact keyword on another suffix.
-        for k_id in self._exact.get(core, ()):
-            self._tld_swap(out, k_id, n, hosting, abused)
-        if is_idn:
-            for k_id in self._exact.get(core_sk, ()):
-                self._homograph(out, k_id, n, core_u, core_sk, 0)
-
-        # 2. generated variants no single edit reaches.
-        for k_id, tech, detail in self._variants.get(core, ()):
-            self._typo(out, k_id, n, tech, detail, abused)
-
-        # 3. one edit away at skeleton level (typo, bitsquat, homoglyph, ...).
-        seen: set[int] = set()
-        cands = list(self._skel_d1.get(core_sk, ()))
-        if len(core_sk) <= 40:
-            for d in typo.deletes(core_sk):
-                cands.extend(self._skel_d1.get(d, ()))
-        for k_id in cands:
-            if k_id in seen:
-                continue
-            seen.add(k_id)
-            kw = self._kw[k_id]
-            if core == kw.text or core == kw.compact:
-                continue
-            if is_idn:
-                dist = DamerauLevenshtein.distance(core_sk, kw.skel, score_cutoff=1)
-                if dist <= 1:
-                    self._homograph(out, k_id, n, core_u, core_sk, dist)
-                continue
-            raw = DamerauLevenshtein.distance(core, kw.text, score_cutoff=2)
-            if raw == 1:
-                c = typo.classify_edit(kw.text, core)
-                tech, detail = c if c else ("typo", "one edit")
-                self._typo(out, k_id, n, tech, detail, abused)
-            elif core_sk == kw.skel:
-                self._typo(out, k_id, n, "homoglyph", "ASCII lookalike characters", abused)
-            elif (
-                len(kw.compact) >= 5
-                and DamerauLevenshtein.distance(core_sk, kw.skel, score_cutoff=1) <= 1
-            ):
-                self._typo(
-                    out, k_id, n, "homoglyph", "ASCII lookalikes plus one edit", abused, penalty=8
-                )
-
-        # 4. distance-2 fuzzy matches for long keywords.
+        # 1-4. the registrable label itself: exact keyword on another suffix,
+        # generated variants, one edit / same skeleton, distance 2 for long keywords.
         if fuzzy is None:
-            fuzzy = self.fuzzy_candidates(core) if not is_idn else []
-        for k_id, _dist in fuzzy:
-            if k_id in seen:
-                continue
-            kw = self._kw[k_id]
-            if DamerauLevenshtein.distance(core, kw.compact, score_cutoff=2) != 2:
-                continue
-            jw = JaroWinkler.similarity(core, kw.compact)
-            if jw < 0.88:
-                continue
-            ops = tuple(
-                f"{op.tag} {kw.compact[op.src_pos] if op.src_pos < len(kw.compact) else ''}"
-                f"->{core[op.dest_pos] if op.tag != 'delete' and op.dest_pos < len(core) else ''}"
-                f" at {op.src_pos}"
-                for op in Levenshtein.editops(kw.compact, core)
-            )
-            # Two edits on a long name is weak alone: many real names sit two
-            # edits from some brand (gamestop/gamespot), so keep it low.
-            pen = 40 if len(kw.compact) < 10 else 35
-            self._typo(
-                out,
-                k_id,
-                n,
-                "fuzzy",
-                f"two edits, Jaro-Winkler {jw:.2f}",
-                abused,
-                penalty=pen,
-                edits=ops,
-            )
+            hits = self._core_hits(core, core_u, core_sk, is_idn)
+        else:
+            hits = self._compute_core_hits(core, core_u, core_sk, is_idn, fuzzy)
+        for kind, k_id, tech, detail, extra, edits in hits:
+            if kind == _EXACT:
+                self._tld_swap(out, k_id, n, hosting, abused)
+            elif kind == _HOMOGRAPH:
+                self._homograph(out, k_id, n, core_u, core_sk, extra)
+            else:
+                self._typo(out, k_id, n, tech, detail, abused, penalty=extra, edits=edits)
 
         # 5. dot moved inside the brand: pay.pal.com
         if core_idx > 0:
@@ -392,6 +394,125 @@ class DetectionIndex:
 
         # 6. brand tokens inside labels: combosquatting, subdomain impersonation, phantom.
         self._tokens(n, out, core_idx, hosting, abused)
+
+    def _core_hits(
+        self, core: str, core_u: str, core_sk: str, is_idn: bool
+    ) -> tuple[_CoreHit, ...]:
+        """Evidence about a registrable label that depends on the label alone (cached)."""
+        hit = self._core_cache.get(core_u)
+        if hit is None:
+            hit = self._compute_core_hits(core, core_u, core_sk, is_idn, None)
+            if self.cache_size:
+                if len(self._core_cache) >= self.cache_size:
+                    _evict(self._core_cache)
+                self._core_cache[core_u] = hit
+        return hit
+
+    def _compute_core_hits(
+        self,
+        core: str,
+        core_u: str,
+        core_sk: str,
+        is_idn: bool,
+        fuzzy: list[tuple[int, int]] | None,
+    ) -> tuple[_CoreHit, ...]:
+        hits: list[_CoreHit] = []
+        for k_id in self._exact.get(core, ()):
+            hits.append((_EXACT, k_id, "", "", 0, None))
+        skels = [core_sk]
+        if is_idn:
+            bare = skeleton_unaccented(core_u)
+            if bare != core_sk:
+                skels.append(bare)
+            for sk in skels:
+                for k_id in self._exact.get(sk, ()):
+                    hits.append((_HOMOGRAPH, k_id, "", "", 0, None))
+        # Generated variants no single edit reaches.
+        for k_id, tech, detail in self._variants.get(core, ()):
+            hits.append((_TYPO, k_id, tech, detail, 0, None))
+        # One edit away, at skeleton level or on the raw text: symmetric deletion
+        # lookups (len + 1 dict hits whatever the number of brands), confirmed by
+        # an exact Damerau-Levenshtein check.
+        cands: dict[int, None] = {}
+        if len(core_sk) <= 40:
+            d1 = self._any_d1
+            queries = skels if is_idn or core == core_sk else [core, core_sk]
+            for q in queries:
+                for k_id in d1.get(q, ()):
+                    cands[k_id] = None
+                for i in range(len(q)):
+                    ids = d1.get(q[:i] + q[i + 1 :])
+                    if ids:
+                        for k_id in ids:
+                            cands[k_id] = None
+        for k_id in cands:
+            kw = self._kw[k_id]
+            if core == kw.text or core == kw.compact:
+                continue
+            if is_idn:
+                dist = min(DamerauLevenshtein.distance(sk, kw.skel, score_cutoff=1) for sk in skels)
+                if dist <= 1:
+                    hits.append((_HOMOGRAPH, k_id, "", "", dist, None))
+                continue
+            c = None
+            for form in dict.fromkeys((kw.text, kw.compact)):
+                if DamerauLevenshtein.distance(core, form, score_cutoff=1) == 1:
+                    c = typo.classify_edit(form, core) or ("typo", "one edit")
+                    break
+            if c is not None:
+                hits.append((_TYPO, k_id, c[0], c[1], 0, None))
+            elif core_sk == kw.skel:
+                hits.append((_TYPO, k_id, "homoglyph", "ASCII lookalike characters", 0, None))
+            elif DamerauLevenshtein.distance(core_sk, kw.skel, score_cutoff=1) <= 1:
+                pen = 8 if len(kw.compact) >= 5 else 15
+                hits.append((_TYPO, k_id, "homoglyph", "ASCII lookalikes plus one edit", pen, None))
+        # Distance-2 fuzzy matches for long keywords.
+        if is_idn:
+            return tuple(hits)
+        if fuzzy is None:
+            pre = self._fuzzy_batch.get(core)
+            fuzzy = pre if pre is not None else self.fuzzy_candidates(core)
+        for k_id, _dist in fuzzy:
+            if k_id in cands:
+                continue
+            kw = self._kw[k_id]
+            if DamerauLevenshtein.distance(core, kw.compact, score_cutoff=2) != 2:
+                continue
+            jw = JaroWinkler.similarity(core, kw.compact)
+            if jw < 0.88:
+                continue
+            ops = tuple(
+                f"{op.tag} {kw.compact[op.src_pos] if op.src_pos < len(kw.compact) else ''}"
+                f"->{core[op.dest_pos] if op.tag != 'delete' and op.dest_pos < len(core) else ''}"
+                f" at {op.src_pos}"
+                for op in Levenshtein.editops(kw.compact, core)
+            )
+            # Two edits on a long name is weak alone: many real names sit two
+            # edits from some brand (gamestop/gamespot), so keep it low.
+            pen = 40 if len(kw.compact) < 10 else 35
+            hits.append((_TYPO, k_id, "fuzzy", f"two edits, Jaro-Winkler {jw:.2f}", pen, ops))
+        return tuple(hits)
+
+    def _prefetch_fuzzy(self, cores: Iterable[str]) -> None:
+        """Distance-2 candidates for many labels at once: one cdist call per length window."""
+        by_len: dict[int, list[str]] = {}
+        for core in cores:
+            if len(core) in self._fuzzy_windows:
+                by_len.setdefault(len(core), []).append(core)
+        for length, group in by_len.items():
+            choices, ids = self._fuzzy_windows[length]
+            if len(group) < 8:
+                for core in group:
+                    self._fuzzy_batch[core] = self.fuzzy_candidates(core)
+                continue
+            mat = process.cdist(
+                group, choices, scorer=OSA.distance, score_cutoff=2, dtype=np.int8, workers=1
+            )
+            found: dict[int, list[tuple[int, int]]] = {}
+            for row, col in zip(*np.nonzero(mat == 2), strict=True):
+                found.setdefault(int(row), []).append((ids[int(col)], 2))
+            for row, core in enumerate(group):
+                self._fuzzy_batch[core] = found.get(row, [])
 
     def fuzzy_candidates(self, core: str) -> list[tuple[int, int]]:
         """(keyword id, Levenshtein distance) for long keywords within distance 2 of ``core``."""
@@ -507,7 +628,7 @@ class DetectionIndex:
             k_id,
             tech,
             detail,
-            base - penalty,
+            max(_ATTRIBUTION_FLOOR, base - penalty),
             matched=core,
             edits=edits if edits is not None else (detail,),
             keyword=kw.text,
@@ -554,70 +675,112 @@ class DetectionIndex:
         labels = n.labels
         if any(lab.startswith("xn--") for lab in labels[: core_idx + 1]):
             labels = tuple(n.skeletons[: core_idx + 1]) + labels[core_idx + 1 :]
-        text = ".".join(labels[: core_idx + 1])
-        starts: list[int] = []
-        pos = 0
-        for lab in labels[: core_idx + 1]:
-            starts.append(pos)
-            pos += len(lab) + 1
-        # (k_id, label index, start in label, end in label)
-        hits: list[tuple[int, int, int, int]] = []
-        typo_hits: set[tuple[int, int, int]] = set()
-        for end, (form, ids) in self._ac.iter(text):
-            start = end - len(form) + 1
-            li = bisect.bisect_right(starts, start) - 1
-            ls = starts[li]
-            lab = labels[li]
-            s, e = start - ls, end - ls + 1
-            if e > len(lab):
-                continue
-            if li == core_idx and s == 0 and e == len(lab):
-                continue
-            for k_id in ids:
-                hits.append((k_id, li, s, e))
+        # (k_id, label index, start in label, end in label, misspelled)
+        hits: list[tuple[int, int, int, int, bool]] = []
         for li in range(core_idx + 1):
             lab = labels[li]
-            for m in _SHORT_TOKEN.finditer(lab):
-                tok = m.group()
-                if li == core_idx and m.start() == 0 and m.end() == len(lab):
+            for k_id, s, e, mis in self._label_hits(lab):
+                if li == core_idx and s == 0 and e == len(lab):
                     continue
-                for k_id in self._short.get(tok, ()):
-                    hits.append((k_id, li, m.start(), m.end()))
-            if "-" in lab:
-                off = 0
-                for tok in lab.split("-"):
-                    if len(tok) >= 5:
-                        for k_id in self._token_typo(tok):
-                            hits.append((k_id, li, off, off + len(tok)))
-                            typo_hits.add((k_id, li, off))
-                    off += len(tok) + 1
+                hits.append((k_id, li, s, e, mis))
         if not hits:
             return
-        words = self._context_words(labels, core_idx, hits)
-        for k_id, li, s, e in hits:
+        words: list[tuple[int, int, int, str, int, bool]] = []
+        for li in range(core_idx + 1):
+            for ws, we, w, r, p in self._label_tokens(labels[li])[1]:
+                words.append((li, ws, we, w, r, p))
+        risk: list[str] = []
+        service: list[str] = []
+        for k_id, li, s, e, misspelled in hits:
             kw = self._kw[k_id]
             lab = labels[li]
-            misspelled = (k_id, li, s) in typo_hits
             if not misspelled and not self._is_token(lab, s, e, kw.tier, bool(words)):
                 continue
-            risk = sorted(
-                {
-                    w
-                    for (w_li, ws, we, w, r, _p) in words
-                    if r and not (w_li == li and ws < e and we > s)
-                },
-                key=lambda w: (-int(w in lexicon.RISK_WORDS), w),
-            )
-            service = sorted(
-                {
-                    w
-                    for (w_li, ws, we, w, _r, p) in words
-                    if p and not (w_li == li and ws < e and we > s)
-                }
-            )
+            if words:
+                risk = sorted(
+                    {
+                        w
+                        for (w_li, ws, we, w, r, _p) in words
+                        if r and not (w_li == li and ws < e and we > s)
+                    },
+                    key=lambda w: (-int(w in lexicon.RISK_WORDS), w),
+                )
+                service = sorted(
+                    {
+                        w
+                        for (w_li, ws, we, w, _r, p) in words
+                        if p and not (w_li == li and ws < e and we > s)
+                    }
+                )
             self._combo_reason(
                 out, n, k_id, li, s, e, core_idx, risk, service, hosting, abused, misspelled
             )
+
+    def _may_match(self, name: str, labels: list[str], registrable: str) -> bool:
+        """Cheap necessary condition for any evidence on a plain ASCII name.
+
+        False only when no technique of ``_collect`` can fire: no watchlist entry,
+        no exact/variant/one-edit/fuzzy hit on the registrable label (cached per
+        label), no brand token in any label left of the suffix, no dot inside a brand.
+        """
+        if self._watch and (name in self._watch or registrable in self._watch):
+            return True
+        core_idx = len(labels) - registrable.count(".") - 1
+        core = labels[core_idx]
+        n_core = len(core)
+        for _k, s, e, _m in self._label_hits(core):
+            if s or e != n_core:
+                return True
+        hits = self._core_cache.get(core)
+        if hits is None:
+            hits = self._core_hits(core, core, skeleton(core), False)
+        if hits:
+            return True
+        for lab in labels[:core_idx]:
+            if self._label_hits(lab):
+                return True
+        return core_idx > 0 and (labels[core_idx - 1] + core) in self._exact
+
+    def score_one(self, raw: str) -> ScoreResult:
+        """Score one raw input line (the per-name step of score_names)."""
+        hit = self._result_cache.get(raw)
+        if hit is not None:
+            return _from_cache(hit, raw)
+        return self._score_fresh(raw, split_ascii(raw))
+
+    def _score_fresh(self, raw: str, fast: _Fast | None) -> ScoreResult:
+        res: ScoreResult | None = None
+        entry: ScoreResult | tuple[str, str | None]
+        if fast is not None:
+            name, labels, _wild, full_n, icann_n = fast
+            registrable = resolve_suffix(labels, (full_n, icann_n))[0]
+            if registrable is None or not self._may_match(name, labels, registrable):
+                entry = (name, registrable)
+                res = _from_cache(entry, raw)
+        if res is None:
+            try:
+                n = from_split(fast) if fast is not None else normalize_domain(raw)
+            except InvalidDomain as exc:
+                res = ScoreResult(
+                    input=raw,
+                    domain=None,
+                    unicode=None,
+                    registrable=None,
+                    brand=None,
+                    score=0,
+                    severity="none",
+                    flagged=False,
+                    error=str(exc),
+                )
+            else:
+                res = self.evaluate(n)
+                res.input = raw
+            entry = _with_input(res, raw)
+        if self.cache_size:
+            if len(self._result_cache) >= self.cache_size:
+                _evict(self._result_cache)
+            self._result_cache[raw] = entry
+        return res
 
     def _token_typo(self, tok: str) -> list[int]:
         """Keyword ids one edit (or lookalike characters) away from a hyphen-delimited token."""
@@ -653,41 +816,75 @@ class DetectionIndex:
         bounds = lexicon.word_boundaries(piece)
         return (left or (s - p0) in bounds) and (right or (e - p0) in bounds)
 
-    def _context_words(
-        self, labels: tuple[str, ...], core_idx: int, hits: list[tuple[int, int, int, int]]
-    ) -> list[tuple[int, int, int, str, int, bool]]:
-        text = ".".join(labels[: core_idx + 1])
-        starts: list[int] = []
-        pos = 0
-        for lab in labels[: core_idx + 1]:
-            starts.append(pos)
-            pos += len(lab) + 1
-        found: list[tuple[int, int, int, str, int, bool]] = []
-        for end, (w, is_risk, is_phantom) in self._words.iter(text):
-            start = end - len(w) + 1
-            li = bisect.bisect_right(starts, start) - 1
-            lab = labels[li]
-            s, e = start - starts[li], end - starts[li] + 1
-            if e > len(lab):
-                continue
+    def _label_hits(self, lab: str) -> tuple[tuple[int, int, int, bool], ...]:
+        """Brand tokens (k_id, start, end, misspelled) in one label (cached)."""
+        cached = self._hits_cache.get(lab)
+        if cached is not None:
+            return cached
+        hits: list[tuple[int, int, int, bool]] = []
+        for end, (form, ids) in self._ac.iter(lab):
+            start = end - len(form) + 1
+            for k_id in ids:
+                hits.append((k_id, start, end + 1, False))
+        if self._short:
+            for m in _SHORT_TOKEN.finditer(lab):
+                for k_id in self._short.get(m.group(), ()):
+                    hits.append((k_id, m.start(), m.end(), False))
+        if "-" in lab:
+            off = 0
+            typo_keys: set[tuple[int, int]] = set()
+            for tok in lab.split("-"):
+                if len(tok) >= 5:
+                    for k_id in self._token_typo(tok):
+                        hits.append((k_id, off, off + len(tok), True))
+                        typo_keys.add((k_id, off))
+                off += len(tok) + 1
+            if typo_keys:
+                # Same (keyword, start) as a misspelled token: report it as misspelled.
+                hits = [(k, s, e, m or (k, s) in typo_keys) for k, s, e, m in hits]
+        result = tuple(hits)
+        if self.cache_size:
+            if len(self._hits_cache) >= self.cache_size:
+                _evict(self._hits_cache)
+            self._hits_cache[lab] = result
+        return result
+
+    def _label_tokens(
+        self, lab: str
+    ) -> tuple[tuple[tuple[int, int, int, bool], ...], tuple[tuple[int, int, str, int, bool], ...]]:
+        """Brand tokens (k_id, start, end, misspelled) and context words of one label (cached)."""
+        cached = self._label_cache.get(lab)
+        if cached is not None:
+            return cached
+        hits = self._label_hits(lab)
+        n = len(lab)
+        words: list[tuple[int, int, str, int, bool]] = []
+        for end, (w, is_risk, is_phantom) in self._words.iter(lab):
+            s = end - len(w) + 1
+            e = end + 1
             left = s == 0 or lab[s - 1] in _SEPARATORS
-            right = e == len(lab) or lab[e] in _SEPARATORS
+            right = e == n or lab[e] in _SEPARATORS
             if not (left and right):
                 if len(w) < 4:
                     continue
                 # A glued word counts only if each open side abuts a brand hit
                 # (``paypallogin``) or falls on a word boundary of the segmentation.
-                left = left or any(h_li == li and he == s for _k, h_li, _hs, he in hits)
-                right = right or any(h_li == li and hs == e for _k, h_li, hs, _he in hits)
+                left = left or any(he == s for _k, _hs, he, _m in hits)
+                right = right or any(hs == e for _k, hs, _he, _m in hits)
                 if not (left and right):
                     p0 = lab.rfind("-", 0, s) + 1
                     p1 = lab.find("-", e)
-                    p1 = len(lab) if p1 == -1 else p1
+                    p1 = n if p1 == -1 else p1
                     bounds = lexicon.word_boundaries(lab[p0:p1])
                     if not ((left or s - p0 in bounds) and (right or e - p0 in bounds)):
                         continue
-            found.append((li, s, e, w, is_risk, is_phantom))
-        return found
+            words.append((s, e, w, is_risk, is_phantom))
+        result = (hits, tuple(words))
+        if self.cache_size:
+            if len(self._label_cache) >= self.cache_size:
+                _evict(self._label_cache)
+            self._label_cache[lab] = result
+        return result
 
     def _combo_reason(
         self,
@@ -791,36 +988,74 @@ class DetectionIndex:
 
 
 def score_names(index: DetectionIndex, names: Iterable[str]) -> list[ScoreResult]:
-    """Score a batch of names; bad names give a result with ``error`` set."""
-    results: list[ScoreResult] = []
-    cache: dict[str, ScoreResult] = {}
+    """Score a batch of names; bad names give a result with ``error`` set.
+
+    Lines seen recently come from a bounded cache; registrable labels not seen
+    before get their distance-2 fuzzy candidates in one vectorised pass per
+    length before the per-name checks.
+    """
+    # The caches hold hundreds of thousands of small containers; letting the
+    # cyclic collector walk them mid-batch costs more than the scoring itself.
+    # Nothing created here forms cycles, so collection is deferred to the end
+    # of the batch (and the caller's setting restored).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _score_batch(index, names)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _score_batch(index: DetectionIndex, names: Iterable[str]) -> list[ScoreResult]:
+    rc = index._result_cache
+    core_cache = index._core_cache
+    prepared: list[tuple[str, ScoreResult | tuple[str, str | None] | None, _Fast | None]] = []
+    pending: set[str] = set()
     for raw in names:
-        key = raw.strip()
-        hit = cache.get(key)
+        hit = rc.get(raw)
         if hit is not None:
-            results.append(_with_input(hit, raw))
+            prepared.append((raw, hit, None))
             continue
-        try:
-            n = normalize_domain(raw)
-        except InvalidDomain as exc:
-            res = ScoreResult(
-                input=raw,
-                domain=None,
-                unicode=None,
-                registrable=None,
-                brand=None,
-                score=0,
-                severity="none",
-                flagged=False,
-                error=str(exc),
-            )
-        else:
-            res = index.evaluate(n)
-            res.input = raw
-        if len(cache) < 10000:
-            cache[key] = res
-        results.append(res)
-    return results
+        fast = split_ascii(raw)
+        prepared.append((raw, None, fast))
+        if fast is not None:
+            labels, full_n = fast[1], fast[3]
+            if len(labels) > full_n:
+                core = labels[-full_n - 1]
+                if core not in core_cache:
+                    pending.add(core)
+    if len(pending) >= 16 and index._fuzzy_windows:
+        index._prefetch_fuzzy(pending)
+    fresh = index._score_fresh
+    try:
+        return [
+            _from_cache(hit, raw) if hit is not None else fresh(raw, fast)
+            for raw, hit, fast in prepared
+        ]
+    finally:
+        index._fuzzy_batch.clear()
+
+
+def _evict(cache: dict[str, _V]) -> None:
+    """Drop the older half of a bounded cache (dicts keep insertion order)."""
+    for key in list(itertools.islice(cache, len(cache) // 2)):
+        cache.pop(key, None)
+
+
+def _from_cache(entry: ScoreResult | tuple[str, str | None], raw: str) -> ScoreResult:
+    if isinstance(entry, tuple):
+        return ScoreResult(
+            input=raw,
+            domain=entry[0],
+            unicode=entry[0],
+            registrable=entry[1],
+            brand=None,
+            score=0,
+            severity="none",
+            flagged=False,
+        )
+    return _with_input(entry, raw)
 
 
 def _with_input(res: ScoreResult, raw: str) -> ScoreResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import wordninja
@@ -435,10 +436,58 @@ def is_common_word(word: str, top: int = 5000) -> bool:
     return rank is not None and rank < top
 
 
+_SPLIT_RE = re.compile(r"[^a-zA-Z0-9']+")
+
+
+def _split_run(s: str) -> list[str]:
+    """wordninja's dynamic programme for one run of [a-z0-9'], same result, no per-step tuples.
+
+    Minimal total cost, ties to the shorter last word, exactly as
+    ``wordninja.LanguageModel._split`` (whose digit re-attachment is kept too).
+    """
+    model = wordninja.DEFAULT_LANGUAGE_MODEL
+    wc: dict[str, float] = model._wordcost
+    maxword: int = model._maxword
+    low = s.lower()
+    inf = float("inf")
+    cost = [0.0]
+    back = [0]
+    get = wc.get
+    for i in range(1, len(s) + 1):
+        best = inf
+        bk = 1
+        for j in range(i - 1, max(0, i - maxword) - 1, -1):
+            w = get(low[j:i])
+            if w is not None:
+                c = cost[j] + w
+                if c < best:
+                    best = c
+                    bk = i - j
+        cost.append(best)
+        back.append(bk)
+    out: list[str] = []
+    i = len(s)
+    while i > 0:
+        k = back[i]
+        new_token = True
+        if (
+            s[i - k : i] != "'"
+            and out
+            and (out[-1] == "'s" or (s[i - 1].isdigit() and out[-1][0].isdigit()))
+        ):
+            out[-1] = s[i - k : i] + out[-1]
+            new_token = False
+        if new_token:
+            out.append(s[i - k : i])
+        i -= k
+    out.reverse()
+    return out
+
+
 @lru_cache(maxsize=200_000)
 def segment(piece: str) -> tuple[str, ...]:
     """Split a concatenation into words (``securepaypallogin`` -> secure paypal login)."""
-    return tuple(wordninja.split(piece))
+    return tuple(w for run in _SPLIT_RE.split(piece) for w in _split_run(run))
 
 
 def word_boundaries(piece: str) -> frozenset[int]:

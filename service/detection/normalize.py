@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import unicodedata
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -18,11 +19,14 @@ import publicsuffixlist
 __all__ = [
     "InvalidDomain",
     "NormalizedName",
+    "from_split",
     "normalize_domain",
     "psl_source",
     "refresh_psl",
     "registrable_domain",
     "skeleton",
+    "skeleton_unaccented",
+    "split_ascii",
 ]
 
 PSL_URL = "https://publicsuffix.org/list/public_suffix_list.dat"
@@ -96,6 +100,78 @@ def _psl() -> tuple[publicsuffixlist.PublicSuffixList, publicsuffixlist.PublicSu
     return publicsuffixlist.PublicSuffixList(), publicsuffixlist.PublicSuffixList(only_icann=True)
 
 
+class _SuffixCache:
+    """Memoized public-suffix lengths (full list, ICANN section) keyed by the deciding tail.
+
+    Walking from the TLD, the first tail that is not a proper tail of any rule
+    ends the search: no longer rule can match. If that tail is not itself a rule,
+    the answer is the same for every name ending in the previous tail (``foo.com``
+    and ``bar.com`` share one entry); otherwise it is keyed by the tail (plus one
+    label for a wildcard rule). So the per-name PSL walk becomes one dict hit.
+    """
+
+    def __init__(
+        self, full: publicsuffixlist.PublicSuffixList, icann: publicsuffixlist.PublicSuffixList
+    ) -> None:
+        self.full = full
+        self.icann = icann
+        rules: frozenset[str] = getattr(full, "_publicsuffix", frozenset())
+        interior: set[str] = set()
+        related: set[str] = set()
+        for rule in rules:
+            base = rule.lstrip("!").removeprefix("*.")
+            related.add(base)
+            parts = base.split(".")
+            for i in range(1, len(parts)):
+                interior.add(".".join(parts[i:]))
+        # Without the rule set (another library version) the key is the whole name.
+        self.exact = bool(rules)
+        self.rules = rules
+        self.interior = frozenset(interior)
+        self.related = frozenset(related)
+        self.cache: dict[str, tuple[int, int]] = {}
+
+    @staticmethod
+    def _count(psl: publicsuffixlist.PublicSuffixList, tail: str) -> int:
+        pub = psl.publicsuffix(tail)
+        return pub.count(".") + 1 if pub else 0
+
+    def lengths(self, labels: list[str] | tuple[str, ...]) -> tuple[int, int]:
+        """(labels in the public suffix per the full list, per the ICANN section only)."""
+        n = len(labels)
+        if not self.exact:
+            key = query = ".".join(labels)
+        else:
+            k = 1
+            prev = ""
+            tail = labels[-1]
+            while k < n and tail in self.interior:
+                k += 1
+                prev = tail
+                tail = labels[-k] + "." + tail
+            if tail in self.interior or tail in self.related or not prev:
+                # The tail itself may be a rule: key on it (one more label for a wildcard).
+                if k < n and ("*." + tail) in self.rules:
+                    tail = labels[-k - 1] + "." + tail
+                key = query = tail
+            else:
+                # Nothing matches at depth k: every name ending in ``prev`` agrees.
+                key = "\x00" + prev
+                query = tail
+        hit = self.cache.get(key)
+        if hit is None:
+            hit = (self._count(self.full, query), self._count(self.icann, query))
+            if len(self.cache) >= 200_000:
+                self.cache.clear()
+            self.cache[key] = hit
+        return hit
+
+
+@lru_cache(maxsize=1)
+def _suffixes() -> _SuffixCache:
+    return _SuffixCache(*_psl())
+
+
 def psl_source() -> str:
     """Where the Public Suffix List in use comes from (bundled snapshot or a refreshed file)."""
     path = _user_psl_file()
@@ -116,6 +192,7 @@ def refresh_psl(dest: Path | None = None, url: str = PSL_URL, timeout: float = 3
     tmp.write_bytes(data)
     tmp.replace(target)
     _psl.cache_clear()
+    _suffixes.cache_clear()
     return target
 
 
@@ -148,6 +225,19 @@ def skeleton(label: str) -> str:
     if "vv" in sk:
         sk = sk.replace("vv", "w")
     return sk
+
+
+@lru_cache(maxsize=65536)
+def skeleton_unaccented(label: str) -> str:
+    """Skeleton after removing combining marks (``blöömberg`` -> ``bloomberg``).
+
+    UTS #39 keeps diacritics apart, but at URL-bar size ``ö`` or ``é`` reads as
+    the bare letter, a common IDN lookalike trick.
+    """
+    base = "".join(
+        ch for ch in unicodedata.normalize("NFD", label) if not unicodedata.combining(ch)
+    )
+    return skeleton(unicodedata.normalize("NFC", base))
 
 
 def _extract_host(text: str) -> str:
@@ -198,17 +288,42 @@ _FAST_NAME = re.compile(
 )
 
 
+def split_ascii(raw: str) -> tuple[str, list[str], bool, int, int] | None:
+    """Fast path of normalize_domain for plain ASCII hosts (no punycode, no URL syntax).
+
+    Returns (ascii name, labels, wildcard, public-suffix label count, ICANN-only
+    count), or None when the general path is needed.
+    """
+    text = raw.strip().strip("\ufeff")
+    if not text.isascii():
+        return None
+    low = text.lower()
+    m = _FAST_NAME.fullmatch(low)
+    if m is None or "xn--" in low:
+        return None
+    name = m.group(2)
+    if len(name) > _MAX_NAME:
+        return None
+    labels = name.split(".")
+    full_n, icann_n = _suffixes().lengths(labels)
+    return name, labels, m.group(1) is not None, full_n, icann_n
+
+
+def from_split(fast: tuple[str, list[str], bool, int, int]) -> NormalizedName:
+    """The NormalizedName of a split_ascii result (same as normalize_domain on that input)."""
+    return _finish(fast[0], fast[1], None, fast[2], (fast[3], fast[4]))
+
+
 def normalize_domain(raw: str) -> NormalizedName:
     """Normalize a domain, URL or wildcard name; raise InvalidDomain with a reason."""
     if not isinstance(raw, str):
         raise InvalidDomain(f"not a string: {type(raw).__name__}")
-    text = raw.strip().strip("\ufeff")
     # Fast path for the common case (plain lowercase ASCII host, no punycode):
     # same result as the general path, a fraction of the cost.
-    m = _FAST_NAME.fullmatch(text.lower()) if text.isascii() else None
-    if m is not None and "xn--" not in text.lower() and len(m.group(2)) <= _MAX_NAME:
-        return _finish(m.group(2), m.group(2).split("."), None, m.group(1) is not None)
-    return _normalize_slow(text)
+    fast = split_ascii(raw)
+    if fast is not None:
+        return _finish(fast[0], fast[1], None, fast[2], (fast[3], fast[4]))
+    return _normalize_slow(raw.strip().strip("\ufeff"))
 
 
 def _normalize_slow(text: str) -> NormalizedName:
@@ -256,26 +371,36 @@ def _normalize_slow(text: str) -> NormalizedName:
     return _finish(ascii_name, ascii_labels, unicode_labels, wildcard)
 
 
+def resolve_suffix(
+    labels: list[str] | tuple[str, ...], counts: tuple[int, int] | None = None
+) -> tuple[str | None, str, bool]:
+    """(registrable domain or None, public suffix, suffix from the PSL private section)."""
+    full_n, icann_n = counts if counts is not None else _suffixes().lengths(labels)
+    n = len(labels)
+    if full_n and n > full_n:
+        return (
+            ".".join(labels[n - full_n - 1 :]),
+            ".".join(labels[n - full_n :]),
+            (icann_n != full_n and icann_n > 0),
+        )
+    # A platform's own apex (github.io, web.app) is a private-section suffix
+    # but still an ICANN registrable domain owned by someone.
+    if icann_n and n > icann_n:
+        return ".".join(labels[n - icann_n - 1 :]), ".".join(labels[n - icann_n :]), False
+    suffix = ".".join(labels[n - full_n :]) if full_n else labels[-1]
+    return None, suffix, False
+
+
 def _finish(
-    ascii_name: str, ascii_labels: list[str], unicode_labels: list[str] | None, wildcard: bool
+    ascii_name: str,
+    ascii_labels: list[str],
+    unicode_labels: list[str] | None,
+    wildcard: bool,
+    counts: tuple[int, int] | None = None,
 ) -> NormalizedName:
     if unicode_labels is None:
         unicode_labels = ascii_labels
-    full, icann = _psl()
-    registrable = full.privatesuffix(ascii_name)
-    suffix = registrable.split(".", 1)[1] if registrable else ascii_labels[-1]
-    private = False
-    if registrable is None:
-        # A platform's own apex (github.io, web.app) is a private-section suffix
-        # but still an ICANN registrable domain owned by someone.
-        suffix = full.publicsuffix(ascii_name) or ascii_labels[-1]
-        icann_reg = icann.privatesuffix(ascii_name)
-        if icann_reg is not None:
-            registrable = icann_reg
-            suffix = icann.publicsuffix(ascii_name) or ascii_labels[-1]
-    elif suffix.count(".") > 0 or suffix != ascii_labels[-1]:
-        icann_suffix = icann.publicsuffix(ascii_name)
-        private = icann_suffix is not None and icann_suffix != suffix
+    registrable, suffix, private = resolve_suffix(ascii_labels, counts)
     skeletons = tuple(skeleton(u) for u in unicode_labels)
     return NormalizedName(
         ascii=ascii_name,

@@ -122,3 +122,11 @@ def record_error(database: Database, name: str, kind: str, message: str) -> None
             row = FeedCursor(name=name, kind=kind, position=0)
             session.add(row)
         row.last_error = message
+
+
+def forget(database: Database, name: str) -> None:
+    """Drop a feed's cursor so its current content is scored again."""
+    with database.session() as session:
+        row = session.scalar(select(FeedCursor).where(FeedCursor.name == name))
+        if row is not None:
+            row.last_digest, row.pending_digest, row.position = None, None, 0

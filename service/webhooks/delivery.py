@@ -17,13 +17,16 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, exists, or_, select, update
 
+from service.config import Settings
 from service.db import Database, utcnow
-from service.webhooks.events import WebhookEvent
+from service.webhooks.events import WebhookEvent, event_from_row, sample_event
+from service.webhooks.formats import render_cef_syslog, render_json, render_splunk
 from service.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from service.webhooks.schemas import ProbeResult
+from service.webhooks.transport import AttemptResult, DeliveryError, HttpSender, SyslogSender
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +77,8 @@ class RunStats:
 
 
 def event_of(delivery: WebhookDelivery) -> WebhookEvent:
-    return WebhookEvent(
-        id=delivery.event_id,
-        type=delivery.event_type,  # type: ignore[arg-type]
-        timestamp=delivery.event_time,
-        data=delivery.data,
+    return event_from_row(
+        delivery.event_id, delivery.event_type, delivery.event_time, delivery.data
     )
 
 
@@ -170,7 +170,10 @@ class DeliveryWorker:
         with self.database.session() as session:
             rows = session.scalars(
                 select(WebhookDelivery)
-                .where(WebhookDelivery.subscription_id == sub_id, WebhookDelivery.status == "pending")
+                .where(
+                    WebhookDelivery.subscription_id == sub_id,
+                    WebhookDelivery.status == "pending",
+                )
                 .order_by(WebhookDelivery.event_time, WebhookDelivery.id)
                 .limit(self.config.batch_size)
             )
@@ -237,6 +240,101 @@ class DeliveryWorker:
             )
 
 
-def send_test(settings: Any, sub: WebhookSubscription) -> Any:
-    """Placeholder until the senders land: replaced below."""
-    raise NotImplementedError
+def config_from(settings: Settings) -> DeliveryConfig:
+    return DeliveryConfig(
+        concurrency=settings.webhook_concurrency,
+        backoff_max=timedelta(seconds=settings.webhook_backoff_max),
+        max_age=timedelta(seconds=settings.webhook_max_age),
+        pause_after=settings.webhook_pause_after,
+    )
+
+
+def _allow_private(settings: Settings) -> bool | list[str]:
+    allowed = list(settings.webhook_allow_private)
+    return True if "all" in allowed else allowed
+
+
+def _outcome(result: AttemptResult, error: str | None = None) -> AttemptOutcome:
+    return AttemptOutcome(
+        ok=result.ok and error is None,
+        status_code=result.status_code,
+        latency_ms=result.latency_ms,
+        excerpt=result.response_excerpt or None,
+        error=error or result.error,
+        retryable=result.retryable,
+        retry_after=result.retry_after,
+    )
+
+
+class Senders:
+    """Renders an event in the subscription's format and sends it over HTTP or syslog."""
+
+    def __init__(self, settings: Settings) -> None:
+        allow = _allow_private(settings)
+        self.http = HttpSender(allow_private=allow, timeout=settings.webhook_timeout)
+        self.syslog = SyslogSender(
+            allow_private=allow,
+            timeout=settings.webhook_timeout,
+            ca_file=settings.webhook_syslog_ca_file,
+        )
+        self.hostname = socket.gethostname()
+
+    async def __call__(self, target: Target, event: WebhookEvent) -> AttemptOutcome:
+        try:
+            if target.format == "cef":
+                frame = render_cef_syslog(event, self.hostname)
+                return _outcome(await self.syslog.send(target.target, frame))
+            if target.format == "splunk":
+                spec = render_splunk(event, target.secrets[0], self.hostname)
+            else:
+                spec = render_json(event, target.secrets, utcnow())
+            return _outcome(await self.http.send(target.target, spec))
+        except DeliveryError as exc:
+            if exc.result is None:
+                return AttemptOutcome(ok=False, error=str(exc), retryable=exc.retryable)
+            return _outcome(exc.result, str(exc))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+async def run_delivery_round(settings: Settings, database: Database) -> RunStats:
+    """One round of the worker: what the scheduler runs every poll interval."""
+    senders = Senders(settings)
+    try:
+        return await DeliveryWorker(database, senders, config_from(settings)).run_once()
+    finally:
+        await senders.aclose()
+
+
+def delivery_job(settings: Settings, database: Database) -> None:
+    try:
+        stats = asyncio.run(run_delivery_round(settings, database))
+    except Exception:
+        log.exception("webhook delivery round failed")
+        return
+    if stats.failed or stats.dead:
+        log.warning("webhook delivery: %s", stats)
+
+
+def send_test(settings: Settings, sub: WebhookSubscription) -> ProbeResult:
+    """Send a sample event to a subscription now, outside the queue, and report the answer."""
+    from service.webhooks.service import active_secrets
+
+    target = Target(sub.id, sub.target, sub.format, active_secrets(sub))
+
+    async def once() -> AttemptOutcome:
+        senders = Senders(settings)
+        try:
+            return await senders(target, sample_event(utcnow()))
+        finally:
+            await senders.aclose()
+
+    outcome = asyncio.run(once())
+    return ProbeResult(
+        ok=outcome.ok,
+        status_code=outcome.status_code,
+        latency_ms=outcome.latency_ms,
+        response_excerpt=outcome.excerpt,
+        error=outcome.error,
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import secrets as random_secrets
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from service.db import utcnow
 from service.errors import NotFound, ValidationFailed
+from service.webhooks.formats import new_secret
 from service.webhooks.models import WebhookDelivery, WebhookSubscription
 from service.webhooks.schemas import (
     Redeliver,
@@ -21,11 +20,6 @@ from service.webhooks.schemas import (
 )
 
 SYSLOG_SCHEMES = ("udp", "tcp", "tls")
-
-
-def new_secret() -> str:
-    """A Standard Webhooks secret: `whsec_` + base64 of 24 random bytes."""
-    return "whsec_" + base64.b64encode(random_secrets.token_bytes(24)).decode()
 
 
 def check_target(target: str, fmt: str) -> str:

@@ -290,3 +290,39 @@ def test_manual_report_scores_with_the_engine(
         404,
         "not-found",
     )
+
+
+def test_export_formats_share_the_list_filters(
+    client: TestClient,
+    database: Database,
+    read_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    import csv
+    import io
+    import json
+
+    brand_id = make_brand(client, admin_headers)
+    seed(database, brand_id, "paypa1.com", 95, technique="homoglyph")
+    seed(database, brand_id, "=cmd-paypal.com", 65, technique="combosquat")
+
+    response = client.get("/v1/alerts/export?format=csv", headers=read_headers)
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert {r["domain"] for r in rows} == {"paypa1.com", "'=cmd-paypal.com"}  # formula guard
+
+    lines = client.get("/v1/alerts/export?format=jsonl&min_score=90", headers=read_headers)
+    exported = [json.loads(line) for line in lines.text.splitlines()]
+    assert [a["domain"] for a in exported] == ["paypa1.com"]
+
+    stix = client.get("/v1/alerts/export?format=stix&technique=homoglyph", headers=read_headers)
+    bundle = stix.json()
+    assert bundle["type"] == "bundle"
+    patterns = [o["pattern"] for o in bundle["objects"] if o["type"] == "indicator"]
+    assert patterns == ["[domain-name:value = 'paypa1.com']"]
+    assert any(o["type"] == "identity" and o["name"] == "PayPal" for o in bundle["objects"])
+    again = client.get("/v1/alerts/export?format=stix&technique=homoglyph", headers=read_headers)
+    assert [o["id"] for o in again.json()["objects"]] == [o["id"] for o in bundle["objects"]]
+    assert_problem(
+        client.get("/v1/alerts/export?format=xml", headers=read_headers), 422, "validation"
+    )

@@ -81,3 +81,68 @@ def test_a_crash_mid_feed_resumes_after_the_last_batch(
     with database.session() as session:
         events = session.scalar(select(func.count()).select_from(AlertEvent))
     assert events == 3
+
+
+def _cli_env(monkeypatch: pytest.MonkeyPatch, database: Database) -> None:
+    monkeypatch.setenv(
+        "PHANTOMWATCH_DATABASE_URL", database.url.render_as_string(hide_password=False)
+    )
+
+
+@pytest.mark.usefixtures("brand")
+def test_feeds_ingest_command_nrd_and_zone(
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import gzip
+    import json
+
+    from service.cli import main
+
+    _cli_env(monkeypatch, database)
+    monkeypatch.chdir(tmp_path)
+    nrd = tmp_path / "nrd.txt.gz"
+    nrd.write_bytes(
+        gzip.compress(b"# newly registered\nplain-shop.com\npaypa1.com\nnot a domain\n")
+    )
+    assert main(["feeds", "ingest", str(nrd)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["names"], out["alerts_created"], out["skipped"]) == (2, 1, False)
+    assert main(["feeds", "ingest", str(nrd)]) == 0
+    assert json.loads(capsys.readouterr().out)["skipped"] is True
+    assert main(["feeds", "ingest", str(nrd), "--force"]) == 0
+    assert json.loads(capsys.readouterr().out)["names"] == 2
+
+    zone = tmp_path / "shop.zone"
+    zone.write_text("$ORIGIN shop.\n$TTL 3600\n@ SOA ns1 host 1 2 3 4 5\nold-store NS ns1.x.net.\n")
+    assert main(["feeds", "ingest", "--kind", "zone", str(zone)]) == 0
+    assert json.loads(capsys.readouterr().out)["names"] == 0  # the first version is the baseline
+    zone.write_text(
+        "$ORIGIN shop.\n$TTL 3600\n@ SOA ns1 host 2 2 3 4 5\nold-store NS ns1.x.net.\n"
+        "paypal-login NS ns1.evil.net.\ncookies NS ns1.x.net.\n"
+    )
+    assert main(["feeds", "ingest", "--kind", "zone", str(zone)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["names"], out["alerts_created"]) == (2, 1)
+    assert "paypal-login.shop" in domains(database)
+    assert main(["feeds", "ingest", str(tmp_path / "missing.txt")]) == 2
+
+
+@pytest.mark.usefixtures("brand")
+def test_real_nrd_list(database: Database) -> None:
+    from pathlib import Path
+
+    from service.config import Settings
+    from service.ingest.feed_jobs import FeedJobs
+    from tests.conftest import shared_data
+
+    path: Path = shared_data("nrd/whoisds_2025-12-01.txt")
+    jobs = FeedJobs(
+        Settings(database_url=database.url.render_as_string(hide_password=False)), database
+    )
+    report = jobs.ingest_nrd("whoisds", path.read_bytes())
+    assert report.names == 69_980
+    flagged = domains(database)
+    assert all("paypal" in d or "pypal" in d or "payp" in d for d in flagged), flagged

@@ -1,0 +1,127 @@
+"""`phantomwatch dns lookup`: the enrichment of each name as JSON Lines, no database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from service.sources.dns.enrich import enrich
+from service.sources.dns.errors import DnsError
+from service.sources.dns.registration import registrable_of
+from service.sources.dns.resolver import DnsClient, ResolverConfig, parse_nameserver
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """Bad input from the user: one line on stderr, exit code 2."""
+
+
+def register_lookup(dns_subparsers: Any) -> None:
+    """Add `lookup` to the `phantomwatch dns` subcommand group."""
+    p = dns_subparsers.add_parser(
+        "lookup",
+        help="look names up in DNS and print their enrichment as JSON Lines (no database)",
+        description=(
+            "Print one JSON object per NAME, in order: addresses, MX, NS, TXT/SPF, DMARC, SOA, "
+            'wildcard and parking, with "state" one of resolves, nxdomain, nodata, unknown. '
+            "Unknown (SERVFAIL, timeout, ...) is data, not a failure: the exit code is 0."
+        ),
+    )
+    p.add_argument("names", nargs="+", metavar="NAME", help="a domain name (IDNs accepted)")
+    p.add_argument(
+        "--nameserver",
+        action="append",
+        metavar="IP[:PORT]",
+        help="a resolver to ask, '[IPv6]:PORT' with a port (repeatable; default: the "
+        "system's, from /etc/resolv.conf)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds per query attempt (default: 2)",
+    )
+    p.add_argument(
+        "--retries", type=int, default=2, metavar="N", help="extra attempts (default: 2)"
+    )
+    p.set_defaults(func=cmd_lookup)
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    try:
+        config = _config(args)
+        for name in args.names:
+            try:
+                registrable_of(name)
+            except DnsError as exc:
+                raise UsageError(str(exc)) from None
+        return asyncio.run(_lookup(config, args.names, sys.stdout))
+    except UsageError as exc:
+        print(f"phantomwatch dns lookup: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("phantomwatch dns lookup: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`): point stdout at /dev/null for the final flush.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _config(args: argparse.Namespace) -> ResolverConfig:
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise UsageError("--timeout must be a number of seconds > 0")
+    if args.retries < 0:
+        raise UsageError("--retries must be >= 0")
+    settings = {"timeout": args.timeout, "retries": args.retries}
+    if args.nameserver:
+        for server in args.nameserver:
+            try:
+                parse_nameserver(server)
+            except ValueError as exc:
+                raise UsageError(f"--nameserver {exc}") from None
+        return ResolverConfig(list(args.nameserver), timeout=args.timeout, retries=args.retries)
+    try:
+        return ResolverConfig.from_system(**settings)
+    except Exception as exc:  # dnspython raises NoResolverConfiguration and friends
+        raise UsageError(f"no system resolver ({exc}); pass --nameserver") from None
+
+
+async def _lookup(config: ResolverConfig, names: Sequence[str], stdout: TextIO) -> int:
+    client = DnsClient(config)
+    # All names at once (the client's limits apply), printed in the order given.
+    tasks = [asyncio.ensure_future(enrich(client, name)) for name in names]
+    for task in tasks:
+        enrichment = await task
+        stdout.write(json.dumps(enrichment.to_json(), ensure_ascii=False) + "\n")
+        stdout.flush()
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """A stand-alone `dns` parser (`python -m service.sources.dns.command lookup ...`)."""
+    parser = argparse.ArgumentParser(prog="phantomwatch dns")
+    sub = parser.add_subparsers(dest="dns_command", required=True, metavar="ACTION")
+    register_lookup(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Newly-registered-domain lists: one domain a line, plain, gzip or zip, bad lines reported."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+import httpx
+
+from service.detection import normalize_domain
+from service.detection.normalize import InvalidDomain
+from service.sources.dns.errors import FeedError
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+# A day of the biggest public NRD feeds is ~200k names (~5 MB); far more is a
+# broken or hostile feed (or a decompression bomb).
+MAX_FEED_BYTES = 64 * 1024 * 1024
+MAX_LINE = 1024
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that is not a domain name: skipped, reported with its 1-based number."""
+
+    line: int
+    text: str
+    reason: str
+
+
+@dataclass
+class NrdList:
+    """The names of one feed, in feed order, each once (IDNs as A-labels)."""
+
+    domains: list[str] = field(default_factory=list)
+    bad: list[BadLine] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def parse_lines(lines: Iterable[bytes], result: NrdList | None = None) -> NrdList:
+    """Read raw lines into `result` (a new NrdList by default): comments, blanks, bad lines."""
+    out = result if result is not None else NrdList()
+    seen = set(out.domains)
+    for number, raw in enumerate(lines, 1):
+        reason, name = _parse_line(raw, number)
+        if reason is None and name is None:
+            continue
+        if reason is not None:
+            text = raw[:100].decode("utf-8", "replace").strip()
+            out.bad.append(BadLine(number, text, reason))
+        elif name in seen:
+            out.duplicates += 1
+        elif name is not None:
+            seen.add(name)
+            out.domains.append(name)
+    return out
+
+
+def _parse_line(raw: bytes, number: int) -> tuple[str | None, str | None]:
+    """(reason, None) for a bad line, (None, name) for a good one, (None, None) to skip."""
+    if len(raw) > MAX_LINE:
+        return "line too long", None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not UTF-8", None
+    if number == 1:
+        text = text.lstrip("\ufeff")
+    text = text.strip()
+    if not text or text.startswith("#"):
+        return None, None
+    if "/" in text:
+        # normalize_domain would take the host out of a URL; a feed line must be a name.
+        return "a URL, not a domain name", None
+    try:
+        name = normalize_domain(text)
+    except InvalidDomain as exc:
+        return str(exc), None
+    if name.wildcard:
+        return "wildcard, not a domain name", None
+    if name.registrable is None:
+        return "a public suffix, not a registered domain", None
+    return None, name.ascii
+
+
+def _lines(handle: IO[bytes]) -> Iterator[bytes]:
+    total = 0
+    for line in handle:
+        total += len(line)
+        if total > MAX_FEED_BYTES:
+            raise FeedError(f"feed larger than {MAX_FEED_BYTES} bytes once decompressed")
+        yield line
+
+
+def _open(stream: IO[bytes]) -> IO[bytes]:
+    magic = stream.read(4)
+    stream.seek(0)
+    if magic.startswith(GZIP_MAGIC):
+        return gzip.GzipFile(fileobj=stream)  # type: ignore[return-value]
+    if magic == ZIP_MAGIC:
+        archive = zipfile.ZipFile(stream)
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) != 1:
+            raise FeedError(f"a zip feed must hold exactly one file, not {len(members)}")
+        return archive.open(members[0])
+    return stream
+
+
+def read_nrd(source: str | os.PathLike[str] | bytes) -> NrdList:
+    """A feed from a file path or from bytes (plain, gzip or zip: detected by magic).
+
+    FeedError when the source as a whole cannot be read; bad lines are in `.bad`.
+    """
+    try:
+        if isinstance(source, bytes):
+            with _open(io.BytesIO(source)) as handle:
+                return parse_lines(_lines(handle))
+        with open(source, "rb") as raw, _open(raw) as handle:
+            return parse_lines(_lines(handle))
+    except FeedError:
+        raise
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        # gzip.BadGzipFile is an OSError; so are missing files.
+        raise FeedError(f"cannot read the feed: {exc}") from None
+
+
+async def fetch_feed(
+    url: str,
+    http_client: httpx.AsyncClient,
+    *,
+    max_bytes: int = MAX_FEED_BYTES,
+    timeout: float = 60.0,
+) -> bytes:
+    """The body of a feed URL, for `read_nrd`; FeedError on HTTP errors, timeouts, oversize.
+
+    The caller owns `http_client` (build it with `transport=` to test offline).
+    """
+    try:
+        async with http_client.stream("GET", url, timeout=httpx.Timeout(timeout)) as resp:
+            if resp.status_code != 200:
+                raise FeedError(f"{url}: HTTP {resp.status_code}")
+            declared = resp.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise FeedError(f"{url}: {declared} bytes is over the {max_bytes}-byte cap")
+            chunks: list[bytes] = []
+            total = 0
+            async for chunk in resp.aiter_bytes():
+                total += len(chunk)
+                if total > max_bytes:
+                    raise FeedError(f"{url}: body over the {max_bytes}-byte cap")
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except httpx.HTTPError as exc:
+        raise FeedError(f"{url}: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,1 @@
+"""Webhook delivery: event payloads, SIEM formats, senders and exports."""

@@ -1,0 +1,168 @@
+"""DNS jobs against the real knot server: enrichment events and the registration watch."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from service.alerts.models import Alert, AlertEvent, AlertSource
+from service.alerts.service import Evidence, record
+from service.brands.schemas import BrandCreate
+from service.brands.service import create_brand
+from service.config import Settings
+from service.db import Database, utcnow
+from service.ingest.dns_jobs import DnsJobs
+from service.watch import service as watch
+from service.watch.models import DnsSnapshot, WatchEntry
+from service.webhooks.delivery import DeliveryConfig, DeliveryWorker, Senders
+from tests.dns.conftest import ZONES
+from tests.dns.server import KnotServer
+from tests.webhooks.receivers import HttpReceiver
+
+
+@pytest.fixture
+def jobs(settings: Settings, database: Database, knot: KnotServer) -> DnsJobs:
+    local = settings.model_copy(
+        update={
+            "dns_nameservers": [f"127.0.0.1:{knot.port}"],
+            "dns_timeout": 1.0,
+            "dns_retries": 0,
+            "dns_rate": 10_000,
+            "webhook_allow_private": ["127.0.0.0/8"],
+        }
+    )
+    return DnsJobs(local, database)
+
+
+@pytest.fixture
+def brand_id(database: Database) -> int:
+    with database.session() as session:
+        return create_brand(session, BrandCreate(name="PayPal", domains=["paypal.com"])).id
+
+
+def seed_alert(database: Database, brand_id: int, domain: str, score: int = 70) -> int:
+    evidence = Evidence(
+        brand_id=brand_id,
+        domain=domain,
+        registrable=domain,
+        unicode=domain,
+        score=score,
+        reasons=[{"technique": "combosquatting", "detail": "test"}],
+        source=AlertSource.CT,
+    )
+    with database.session() as session:
+        return record(session, evidence)[0].id
+
+
+def make_stale(database: Database) -> None:
+    with database.session() as session:
+        session.execute(update(Alert).values(dns_checked_at=utcnow() - timedelta(days=2)))
+
+
+def events(database: Database, alert_id: int) -> list[dict[str, object]]:
+    with database.session() as session:
+        rows = session.scalars(
+            select(AlertEvent)
+            .where(AlertEvent.alert_id == alert_id, AlertEvent.kind == "evidence_added")
+            .order_by(AlertEvent.id)
+        )
+        return [dict(e.data or {}) for e in rows]
+
+
+def test_enrichment_records_snapshots_and_material_changes(
+    jobs: DnsJobs, database: Database, brand_id: int, knot: KnotServer
+) -> None:
+    live = seed_alert(database, brand_id, "example-lookalike.test", score=70)
+    changing = seed_alert(database, brand_id, "changing.test", score=70)
+    knot.set_zone("changing.test.", "@ A 192.0.2.50\n")
+    try:
+        report = asyncio.run(jobs.enrich_due())
+        assert (report.checked, report.changed, report.unknown) == (2, 2, 0)
+        with database.session() as session:
+            alert = session.get(Alert, live)
+            assert alert is not None
+            assert alert.dns_state == "resolves"
+            assert alert.score == 70 + 5 + 10  # resolves, and has MX
+            assert alert.severity == "high"  # 85
+        assert events(database, live)[0]["changes"] == ["first_resolution", "mx_appeared"]
+
+        # nothing changed: a re-check stores a snapshot but raises no event
+        make_stale(database)
+        asyncio.run(jobs.enrich_due())
+        assert len(events(database, live)) == 1
+
+        # the changing domain goes dark, then comes back with mail
+        knot.set_zone("changing.test.", "www A 192.0.2.51\n")
+        make_stale(database)
+        asyncio.run(jobs.enrich_due())
+        assert events(database, changing)[-1]["changes"] == ["went_dark"]
+        knot.set_zone("changing.test.", "@ A 192.0.2.50\n@ MX 10 mail\nmail A 192.0.2.52\n")
+        make_stale(database)
+        asyncio.run(jobs.enrich_due())
+        assert events(database, changing)[-1]["changes"] == ["first_resolution", "mx_appeared"]
+        with database.session() as session:
+            snapshots = session.scalar(
+                select(func.count())
+                .select_from(DnsSnapshot)
+                .where(DnsSnapshot.alert_id == changing)
+            )
+        assert snapshots == 4
+    finally:
+        knot.set_zone("changing.test.", str(ZONES["changing.test."]))
+
+
+def test_a_watched_name_that_gets_registered_alerts_and_notifies(
+    jobs: DnsJobs, database: Database, brand_id: int, knot: KnotServer
+) -> None:
+    receiver = HttpReceiver()
+    url = receiver.start()
+    try:
+        from service.webhooks.schemas import WebhookCreate
+        from service.webhooks.service import create as subscribe
+
+        with database.session() as session:
+            _, secret = subscribe(session, WebhookCreate(name="soc", target=url))
+            receiver.secrets = [str(secret)]
+            (entry,) = watch.add_names(session, brand_id, ["paypal-verify.regtest"])
+            entry_id = entry.id
+        first = asyncio.run(jobs.check_watchlists())
+        assert (first.checked, first.registered, first.alerts) == (1, 0, 0)
+        with database.session() as session:
+            row = session.get(WatchEntry, entry_id)
+            assert row is not None
+            assert row.state == "free"
+            row.next_check_at = utcnow()
+
+        knot.set_zone("regtest.", "ns1 A 127.0.0.1\npaypal-verify NS ns1.elsewhere.example.\n")
+        second = asyncio.run(jobs.check_watchlists())
+        assert (second.checked, second.registered, second.alerts) == (1, 1, 1)
+
+        async def deliver() -> None:
+            senders = Senders(jobs.settings)
+            try:
+                await DeliveryWorker(database, senders, DeliveryConfig()).run_once()
+            finally:
+                await senders.aclose()
+
+        asyncio.run(deliver())
+        (delivery,) = receiver.accepted
+        alert = delivery.payload["data"]["alert"]
+        assert delivery.payload["type"] == "alert.created"
+        assert alert["domain"] == "paypal-verify.regtest"
+        assert alert["source"] == "dns"
+        assert "registration_watch" in alert["techniques"]
+    finally:
+        receiver.stop()
+        knot.set_zone("regtest.", str(ZONES["regtest."]))
+
+
+def test_the_scheduler_builds_dns_jobs_from_settings(jobs: DnsJobs, database: Database) -> None:
+    from service.worker import build_scheduler
+
+    ids = {job.id for job in build_scheduler(jobs.settings, database).get_jobs()}
+    assert {"dns-enrich", "dns-watch", "dns-watch-refresh", "webhook-delivery"} <= ids
+    off = jobs.settings.model_copy(update={"dns_enabled": False})
+    assert "dns-enrich" not in {job.id for job in build_scheduler(off, database).get_jobs()}

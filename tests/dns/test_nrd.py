@@ -1,0 +1,127 @@
+"""Newly-registered-domain feeds: line rules, compression by magic, the fetch, the real list."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import io
+import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.sources.dns.errors import FeedError
+from service.sources.dns.nrd import fetch_feed, read_nrd
+from tests.dns.conftest import shared_data
+
+FEED = (
+    "\ufeff# whoisds-style list, 2025-12-01\n"
+    "paypa1-login.com\n"
+    "\n"
+    "   Secure-PayPal.NET  \n"
+    "bücher-paypal.de\n"
+    "paypa1-login.com\n"
+    "bad name.com\n"
+    "co.uk\n"
+    "*.wild.com\n"
+    "http://phish.example.com/login\n"
+    "-\n" + ("a" * 70 + ".com\n") + "ok.co.uk\r\n"
+).encode()
+
+
+def test_lines_comments_blanks_bad_lines_and_duplicates() -> None:
+    feed = read_nrd(FEED + b"\xff\xfe.com\n")
+    assert feed.domains == [
+        "paypa1-login.com",
+        "secure-paypal.net",
+        "xn--bcher-paypal-dlb.de",
+        "ok.co.uk",
+    ]
+    assert feed.duplicates == 1
+    bad = {b.line: b.reason for b in feed.bad}
+    assert sorted(bad) == [7, 8, 9, 10, 11, 12, 14]
+    assert bad[7] == "contains whitespace"
+    assert "public suffix" in bad[8]
+    assert "wildcard" in bad[9]
+    assert "URL" in bad[10]
+    assert "63" in bad[12]
+    assert bad[14] == "not UTF-8"
+    assert feed.bad[0].text == "bad name.com"
+
+
+@pytest.mark.parametrize("packing", ["gzip", "zip", "file"])
+def test_compression_is_detected_by_magic(packing: str, tmp_path: Path) -> None:
+    if packing == "gzip":
+        source: bytes | Path = gzip.compress(FEED)
+    elif packing == "zip":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("domain-names.txt", FEED)
+        source = buffer.getvalue()
+    else:
+        source = tmp_path / "nrd.txt.gz"  # gzip content, whatever the name says
+        source.write_bytes(gzip.compress(FEED))
+    assert len(read_nrd(source).domains) == 4
+
+
+def test_unreadable_feeds_raise(tmp_path: Path) -> None:
+    with pytest.raises(FeedError, match="cannot read"):
+        read_nrd(gzip.compress(FEED)[:30])
+    with pytest.raises(FeedError, match="cannot read"):
+        read_nrd(tmp_path / "absent.txt")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.txt", "a.com\n")
+        archive.writestr("b.txt", "b.com\n")
+    with pytest.raises(FeedError, match="exactly one file"):
+        read_nrd(buffer.getvalue())
+
+
+def _fetch(handler: httpx.MockTransport, **kwargs: int) -> bytes:
+    async def go() -> bytes:
+        async with httpx.AsyncClient(transport=handler) as client:
+            return await fetch_feed("https://feeds.example/nrd.txt", client, **kwargs)
+
+    return asyncio.run(go())
+
+
+def test_fetch_feed() -> None:
+    ok = httpx.MockTransport(lambda request: httpx.Response(200, content=FEED))
+    assert read_nrd(_fetch(ok)).domains[0] == "paypa1-login.com"
+    missing = httpx.MockTransport(lambda request: httpx.Response(404))
+    with pytest.raises(FeedError, match="HTTP 404"):
+        _fetch(missing)
+    with pytest.raises(FeedError, match="cap"):
+        _fetch(ok, max_bytes=100)
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(FeedError, match="ReadTimeout"):
+        _fetch(httpx.MockTransport(slow))
+
+
+def test_fetch_cap_without_content_length() -> None:
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(50):
+            yield b"a.com\n"
+
+    def chunked(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body())  # streamed, no content-length
+
+    with pytest.raises(FeedError, match="body over the 100-byte cap"):
+        _fetch(httpx.MockTransport(chunked), max_bytes=100)
+
+
+def test_the_real_whoisds_list() -> None:
+    path = shared_data("nrd/whoisds_2025-12-01.txt")
+    feed = read_nrd(path)
+    lines = sum(1 for line in path.read_bytes().splitlines() if line.strip())
+    assert len(feed.domains) + len(feed.bad) + feed.duplicates == lines == 70_000
+    assert len(feed.domains) > 69_900
+    assert feed.duplicates < 100  # the same IDN written both as U-label and as A-label
+    assert all(d.isascii() for d in feed.domains)  # IDNs (192 lines) as A-labels
+    assert feed.domains[0] == "alwkdsx.sbs"
+    assert read_nrd(gzip.compress(path.read_bytes())).domains == feed.domains
