@@ -14,11 +14,14 @@ import logging
 import os
 import random
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from service.config import Settings
 from service.db import Database, utcnow
@@ -29,6 +32,8 @@ from service.webhooks.schemas import ProbeResult
 from service.webhooks.transport import AttemptResult, DeliveryError, HttpSender, SyslogSender
 
 log = logging.getLogger(__name__)
+
+RECORD_BATCH = 50  # results recorded per transaction (or every 0.2 s)
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,18 @@ class DeliveryWorker:
 
     # --- sending -------------------------------------------------------------------------
     async def _serve(self, target: Target, stats: RunStats) -> None:
+        # Results are recorded in small batches: a crash before a batch is recorded
+        # sends those events again, with the same webhook-id, which is the contract.
+        done: list[tuple[int, AttemptOutcome]] = []
+        flushed_at = time.monotonic()
+
+        async def flush() -> list[str]:
+            nonlocal flushed_at
+            states = await asyncio.to_thread(self._record_many, target.id, done) if done else []
+            done.clear()
+            flushed_at = time.monotonic()
+            return states
+
         try:
             pending = await asyncio.to_thread(self._head_of_line, target.id)
             for delivery_id, event, due_at in pending:
@@ -155,16 +172,73 @@ class DeliveryWorker:
                 except Exception as exc:  # a sender bug must not kill the worker
                     log.exception("webhook sender failed for subscription %s", target.id)
                     outcome = AttemptOutcome(ok=False, error=f"internal error: {exc}")
-                state = await asyncio.to_thread(self._record, target.id, delivery_id, outcome)
-                if state == "delivered":
-                    stats.delivered += 1
+                done.append((delivery_id, outcome))
+                if outcome.ok and len(done) < RECORD_BATCH and time.monotonic() - flushed_at < 0.2:
                     continue
-                stats.failed += 1
-                stats.dead += state == "dead"
-                if state != "dead":
+                states = await flush()
+                stats.delivered += states.count("delivered")
+                stats.failed += len(states) - states.count("delivered")
+                stats.dead += states.count("dead")
+                if states and states[-1] == "retry":
                     break
+            states = await flush()
+            stats.delivered += states.count("delivered")
+            stats.failed += len(states) - states.count("delivered")
+            stats.dead += states.count("dead")
         finally:
             await asyncio.to_thread(self._release, target.id)
+
+    def _record_many(self, sub_id: int, done: list[tuple[int, AttemptOutcome]]) -> list[str]:
+        """Record a batch of results in one transaction; successes as bulk statements."""
+        states: list[str] = []
+        with self.database.session() as session:
+            run: list[tuple[int, AttemptOutcome]] = []
+            for delivery_id, outcome in done:
+                if outcome.ok:
+                    run.append((delivery_id, outcome))
+                    continue
+                states += self._record_delivered(session, sub_id, run)
+                run = []
+                states.append(self._record(session, sub_id, delivery_id, outcome))
+            states += self._record_delivered(session, sub_id, run)
+        return states
+
+    def _record_delivered(
+        self, session: Session, sub_id: int, run: list[tuple[int, AttemptOutcome]]
+    ) -> list[str]:
+        if not run:
+            return []
+        now = utcnow()
+        session.execute(
+            insert(WebhookAttempt),
+            [
+                {
+                    "delivery_id": delivery_id,
+                    "attempted_at": now,
+                    "status_code": o.status_code,
+                    "latency_ms": o.latency_ms,
+                    "response_excerpt": o.excerpt,
+                }
+                for delivery_id, o in run
+            ],
+        )
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_([delivery_id for delivery_id, _ in run]))
+            .values(
+                status="delivered",
+                delivered_at=now,
+                attempts=WebhookDelivery.attempts + 1,
+                last_error=None,
+                last_status_code=run[-1][1].status_code,
+            )
+        )
+        session.execute(
+            update(WebhookSubscription)
+            .where(WebhookSubscription.id == sub_id)
+            .values(consecutive_failures=0)
+        )
+        return ["delivered"] * len(run)
 
     def _head_of_line(self, sub_id: int) -> list[tuple[int, WebhookEvent, datetime]]:
         with self.database.session() as session:
@@ -179,44 +253,45 @@ class DeliveryWorker:
             )
             return [(d.id, event_of(d), d.next_attempt_at) for d in rows]
 
-    def _record(self, sub_id: int, delivery_id: int, outcome: AttemptOutcome) -> str:
+    def _record(
+        self, session: Session, sub_id: int, delivery_id: int, outcome: AttemptOutcome
+    ) -> str:
         now = utcnow()
-        with self.database.session() as session:
-            delivery = session.get(WebhookDelivery, delivery_id)
-            sub = session.get(WebhookSubscription, sub_id)
-            if delivery is None or sub is None:
-                return "dead"  # deleted meanwhile
-            session.add(
-                WebhookAttempt(
-                    delivery_id=delivery.id,
-                    attempted_at=now,
-                    status_code=outcome.status_code,
-                    latency_ms=outcome.latency_ms,
-                    response_excerpt=outcome.excerpt,
-                    error=outcome.error,
-                )
+        delivery = session.get(WebhookDelivery, delivery_id)
+        sub = session.get(WebhookSubscription, sub_id)
+        if delivery is None or sub is None:
+            return "dead"  # deleted meanwhile
+        session.add(
+            WebhookAttempt(
+                delivery_id=delivery.id,
+                attempted_at=now,
+                status_code=outcome.status_code,
+                latency_ms=outcome.latency_ms,
+                response_excerpt=outcome.excerpt,
+                error=outcome.error,
             )
-            delivery.attempts += 1
-            delivery.last_status_code = outcome.status_code
-            delivery.last_error = outcome.error
-            if outcome.ok:
-                delivery.status, delivery.delivered_at = "delivered", now
-                sub.consecutive_failures = 0
-                return "delivered"
-            sub.consecutive_failures += 1
-            if sub.consecutive_failures >= self.config.pause_after and sub.paused_at is None:
-                sub.paused_at = now
-                sub.paused_reason = (
-                    f"{sub.consecutive_failures} consecutive failures; last: "
-                    f"{outcome.error or outcome.status_code}"
-                )
-                log.warning("webhook subscription %s paused: %s", sub.id, sub.paused_reason)
-            too_old = now - delivery.event_time >= self.config.max_age
-            if not outcome.retryable or too_old:
-                delivery.status = "dead"
-                return "dead"
-            delivery.next_attempt_at = now + self._backoff(delivery.attempts, outcome.retry_after)
-            return "retry"
+        )
+        delivery.attempts += 1
+        delivery.last_status_code = outcome.status_code
+        delivery.last_error = outcome.error
+        if outcome.ok:
+            delivery.status, delivery.delivered_at = "delivered", now
+            sub.consecutive_failures = 0
+            return "delivered"
+        sub.consecutive_failures += 1
+        if sub.consecutive_failures >= self.config.pause_after and sub.paused_at is None:
+            sub.paused_at = now
+            sub.paused_reason = (
+                f"{sub.consecutive_failures} consecutive failures; last: "
+                f"{outcome.error or outcome.status_code}"
+            )
+            log.warning("webhook subscription %s paused: %s", sub.id, sub.paused_reason)
+        too_old = now - delivery.event_time >= self.config.max_age
+        if not outcome.retryable or too_old:
+            delivery.status = "dead"
+            return "dead"
+        delivery.next_attempt_at = now + self._backoff(delivery.attempts, outcome.retry_after)
+        return "retry"
 
     def _backoff(self, attempts: int, retry_after: float | None) -> timedelta:
         ceiling = min(
@@ -271,7 +346,11 @@ class Senders:
 
     def __init__(self, settings: Settings) -> None:
         allow = _allow_private(settings)
-        self.http = HttpSender(allow_private=allow, timeout=settings.webhook_timeout)
+        self.allow = allow
+        self.timeout = settings.webhook_timeout
+        # One HTTP sender per target host, so its kept-alive connections (pooled by
+        # IP) only ever carry requests for the name they were checked for.
+        self.http: dict[str, HttpSender] = {}
         self.syslog = SyslogSender(
             allow_private=allow,
             timeout=settings.webhook_timeout,
@@ -288,14 +367,22 @@ class Senders:
                 spec = render_splunk(event, target.secrets[0], self.hostname)
             else:
                 spec = render_json(event, target.secrets, utcnow())
-            return _outcome(await self.http.send(target.target, spec))
+            return _outcome(await self._http_for(target.target).send(target.target, spec))
         except DeliveryError as exc:
             if exc.result is None:
                 return AttemptOutcome(ok=False, error=str(exc), retryable=exc.retryable)
             return _outcome(exc.result, str(exc))
 
+    def _http_for(self, url: str) -> HttpSender:
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+        if key not in self.http:
+            self.http[key] = HttpSender(allow_private=self.allow, timeout=self.timeout, keepalive=4)
+        return self.http[key]
+
     async def aclose(self) -> None:
-        await self.http.aclose()
+        for sender in self.http.values():
+            await sender.aclose()
 
 
 async def run_delivery_round(settings: Settings, database: Database) -> RunStats:
@@ -307,14 +394,20 @@ async def run_delivery_round(settings: Settings, database: Database) -> RunStats
         await senders.aclose()
 
 
-def delivery_job(settings: Settings, database: Database) -> None:
-    try:
-        stats = asyncio.run(run_delivery_round(settings, database))
-    except Exception:
-        log.exception("webhook delivery round failed")
-        return
-    if stats.failed or stats.dead:
-        log.warning("webhook delivery: %s", stats)
+def delivery_job(settings: Settings, database: Database, drain_for: float = 10.0) -> None:
+    """The scheduled job: rounds back to back while they deliver (a backlog drains at
+    full speed, and new events wait at most one poll interval), then rest."""
+    deadline = time.monotonic() + drain_for
+    while True:
+        try:
+            stats = asyncio.run(run_delivery_round(settings, database))
+        except Exception:
+            log.exception("webhook delivery round failed")
+            return
+        if stats.failed or stats.dead:
+            log.warning("webhook delivery: %s", stats)
+        if not stats.delivered or time.monotonic() > deadline:
+            return
 
 
 def send_test(settings: Settings, sub: WebhookSubscription) -> ProbeResult:

@@ -267,15 +267,18 @@ class HttpSender:
         allow_private: bool | Iterable[str | IPNetwork] = False,
         timeout: float = 10.0,
         max_response_bytes: int = 64 * 1024,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx.BaseTransport | None = None,
         *,
         resolver: Resolver | None = None,
         verify: ssl.SSLContext | bool = True,
+        keepalive: int = 0,
     ) -> None:
         self.policy = AddressPolicy(allow_private, resolver)
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
-        self._client = httpx.AsyncClient(
+        # A blocking client run in a worker thread: httpx's async stack costs several
+        # times more CPU per request, and one sender serves a subscription in order.
+        self._client = httpx.Client(
             transport=transport,
             verify=verify,
             timeout=httpx.Timeout(timeout),
@@ -283,8 +286,9 @@ class HttpSender:
             # Proxies from the environment would resolve the name themselves, unchecked.
             trust_env=False,
             # The pool is keyed by IP: a kept-alive TLS connection verified for one
-            # name must not carry another subscriber's requests to the same IP.
-            limits=httpx.Limits(max_keepalive_connections=0),
+            # name must not carry another subscriber's requests to the same IP. Keep
+            # connections alive (`keepalive` > 0) only in a sender used for one host.
+            limits=httpx.Limits(max_keepalive_connections=keepalive),
             headers={"user-agent": USER_AGENT, "accept-encoding": "identity"},
         )
 
@@ -300,7 +304,7 @@ class HttpSender:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        self._client.close()
 
     async def send(self, url: str, spec: HttpRequestSpec) -> AttemptResult:
         """One POST; an ok AttemptResult on 2xx, else TargetRefused or DeliveryFailed."""
@@ -314,7 +318,9 @@ class HttpSender:
             # One deadline for resolving, connecting, sending and reading.
             async with asyncio.timeout(self.timeout):
                 ip = (await self.policy.addresses(host, port))[0]
-                status, resp_headers, raw, truncated = await self._exchange(spec, target, host, ip)
+                status, resp_headers, raw, truncated = await asyncio.to_thread(
+                    self._exchange, spec, target, host, ip
+                )
         except TimeoutError:
             where = str(ip) if ip else None
             result = _failure(None, _elapsed_ms(start), "timed out", retryable=True, address=where)
@@ -383,7 +389,7 @@ class HttpSender:
             raise TargetRefused("URL without a host")
         return target
 
-    async def _exchange(
+    def _exchange(
         self, spec: HttpRequestSpec, target: httpx.URL, host: str, ip: IPAddress
     ) -> tuple[int, httpx.Headers, bytes, bool]:
         headers = dict(spec.headers)
@@ -400,7 +406,7 @@ class HttpSender:
             extensions=extensions,
         )
         cap = self.max_response_bytes
-        response = await self._client.send(request, stream=True)
+        response = self._client.send(request, stream=True)
         try:
             if response.is_stream_consumed:  # an in-memory answer (httpx.MockTransport)
                 body = response.content
@@ -408,7 +414,7 @@ class HttpSender:
             chunks: list[bytes] = []
             total = 0
             # Raw bytes: a compressed answer is not inflated (no bombs), the excerpt is a hint.
-            async for chunk in response.aiter_raw():
+            for chunk in response.iter_raw():
                 chunks.append(chunk)
                 total += len(chunk)
                 if total > cap:
@@ -416,7 +422,7 @@ class HttpSender:
                     break
             return response.status_code, response.headers, b"".join(chunks)[:cap], total > cap
         finally:
-            await response.aclose()
+            response.close()
 
 
 def _is_ip_literal(host: str) -> bool:
