@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import shutil
 import sys
 import tempfile
@@ -157,6 +158,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--names", type=int, default=4000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--databases",
+        nargs="+",
+        default=["sqlite", "postgresql"],
+        help="stores for the NRD ingest section (default: sqlite postgresql)",
+    )
     args = parser.parse_args()
     if shutil.which("knotd", path="/usr/sbin:/usr/bin:/sbin") is None:
         sys.exit(f"knotd not found: install Knot DNS with `{APT_INSTALL}`")
@@ -166,11 +173,89 @@ def main() -> int:
         server.start()
         try:
             lookup_section(server, args)
-            # --nrd: the NRD-ingest section goes here, as its own function called
-            # with (server, args), behind a new --nrd flag; none exists yet.
         finally:
             server.stop()
+    nrd_section(args)
     return 0
+
+
+def nrd_section(args: argparse.Namespace) -> None:
+    """NRD names/s end to end: parse, score against 1,000 brands, store alerts and cursor."""
+    import secrets as tokens
+
+    from sqlalchemy import func, select, text
+    from sqlalchemy.engine import make_url
+
+    from service.alerts.models import Alert
+    from service.brands.models import Brand
+    from service.config import Settings, normalize_database_url
+    from service.db import Database
+    from service.detection import score_names
+    from service.ingest.feed_jobs import FeedJobs
+    from service.ingest.scoring import BrandIndexCache
+    from service.migrate import upgrade
+    from service.sources.dns.nrd import read_nrd
+
+    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    nrd_file, tranco = (
+        shared / "nrd" / "whoisds_2025-12-01.txt",
+        shared / "benign" / "tranco_top10k_20250626.csv",
+    )
+    if not nrd_file.exists() or not tranco.exists():
+        print("\nNRD ingest: skipped (../shared/data absent)")
+        return
+    data = nrd_file.read_bytes()
+    brands = [line.strip() for line in tranco.read_text().splitlines()[1:1001]]
+    t0 = time.perf_counter()
+    names = read_nrd(data).domains
+    parse_rate = len(names) / (time.perf_counter() - t0)
+
+    print(f"\nNRD ingest, {len(names):,} names of {nrd_file.name} against {len(brands):,} brands")
+    print(f"{'database':11} {'end to end':>12} {'score only':>12} {'parse only':>12}  alerts")
+    for kind in args.databases:
+        schema = None
+        if kind == "sqlite":
+            tmp = tempfile.mkdtemp(prefix="pw-nrd-bench-")
+            url = make_url(f"sqlite:///{tmp}/bench.db")
+        else:
+            base = normalize_database_url(
+                os.environ.get(
+                    "PHANTOMWATCH_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1/test"
+                )
+            )
+            schema = f"pw_nrdbench_{tokens.token_hex(4)}"
+            admin = Database(base)
+            with admin.engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            url = base.update_query_dict({"options": f"-csearch_path={schema}"})
+        upgrade(url)
+        database = Database(url)
+        with database.session() as session:
+            for domain in brands:
+                session.add(
+                    Brand(name=domain, domains=[domain], keywords=[domain.split(".")[0]], allow=[])
+                )
+        cache = BrandIndexCache()
+        with database.session() as session:
+            index = cache.get(session).index
+        t0 = time.perf_counter()
+        score_names(index, names)
+        score_rate = len(names) / (time.perf_counter() - t0)
+        # a fresh index: the end-to-end run must not profit from the warm caches
+        jobs = FeedJobs(Settings(database_url=url.render_as_string(hide_password=False)), database)
+        t0 = time.perf_counter()
+        report = jobs.ingest_nrd("bench", data)
+        e2e_rate = report.names / (time.perf_counter() - t0)
+        with database.session() as session:
+            stored = session.scalar(select(func.count()).select_from(Alert))
+        print(
+            f"{kind:11} {e2e_rate:>10,.0f}/s {score_rate:>10,.0f}/s {parse_rate:>10,.0f}/s  {stored}"
+        )
+        database.dispose()
+        if schema:
+            with admin.engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
 
 
 if __name__ == "__main__":
