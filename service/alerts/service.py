@@ -82,7 +82,34 @@ def record(session: Session, evidence: Evidence, actor: str = "system") -> tuple
     Returns the alert and whether it was created. A concurrent insert of the same
     pair is caught by the unique constraint and turned into an update.
     """
-    existing = _find(session, evidence.brand_id, evidence.domain)
+    return _record(session, evidence, actor, _find(session, evidence.brand_id, evidence.domain))
+
+
+def record_many(
+    session: Session, evidences: Sequence[Evidence], actor: str = "system"
+) -> list[tuple[Alert, bool]]:
+    """`record` for a batch, looking the existing alerts up in one query."""
+    if not evidences:
+        return []
+    pairs = {(e.brand_id, e.domain) for e in evidences}
+    known = {
+        (a.brand_id, a.domain): a
+        for a in session.scalars(
+            select(Alert).where(tuple_(Alert.brand_id, Alert.domain).in_(pairs))
+        )
+    }
+    out: list[tuple[Alert, bool]] = []
+    for evidence in evidences:
+        key = (evidence.brand_id, evidence.domain)
+        alert, created = _record(session, evidence, actor, known.get(key))
+        known[key] = alert  # the same pair twice in a batch: the second adds evidence
+        out.append((alert, created))
+    return out
+
+
+def _record(
+    session: Session, evidence: Evidence, actor: str, existing: Alert | None
+) -> tuple[Alert, bool]:
     if existing is None:
         try:
             with session.begin_nested():

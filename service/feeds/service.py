@@ -17,7 +17,7 @@ from itertools import islice
 from sqlalchemy import select
 
 from service.alerts.models import AlertSource
-from service.alerts.service import record
+from service.alerts.service import record_many
 from service.db import Database, utcnow
 from service.feeds.models import FeedCursor
 from service.ingest.scoring import BrandIndexCache
@@ -88,8 +88,8 @@ def ingest(
     for batch in _batches(islice(names, skip, None), batch_size):
         with database.session() as session:
             brand_set = cache.get(session)
-            for evidence in brand_set.evidence(batch, AlertSource.FEED, when, {"feed": name}):
-                _, created = record(session, evidence)
+            evidences = brand_set.evidence(batch, AlertSource.FEED, when, {"feed": name})
+            for _, created in record_many(session, evidences):
                 report.alerts_created += created
                 report.alerts_updated += not created
             position += len(batch)

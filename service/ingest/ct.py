@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from sqlalchemy import update
 
 from service.alerts.models import AlertSource
-from service.alerts.service import record
+from service.alerts.service import record_many
 from service.ctlogs import service as logs
 from service.ctlogs.models import CtLog, CtMalformedEntry
 from service.db import Database, utcnow
@@ -336,13 +336,14 @@ class CtIngestor:
         created = updated = 0
         with self.database.session() as session:
             brand_set = self.brands.get(session)
+            evidences = []
             for entry, names in batch.names_by_entry:
                 seen_at = datetime.fromtimestamp(entry.timestamp_ms / 1000, UTC)
                 context = {"log": log_name, "index": entry.index, "entry_type": entry.entry_type}
-                for evidence in brand_set.evidence(names, AlertSource.CT, seen_at, context):
-                    _, was_created = record(session, evidence)
-                    created += was_created
-                    updated += not was_created
+                evidences += brand_set.evidence(names, AlertSource.CT, seen_at, context)
+            for _, was_created in record_many(session, evidences):
+                created += was_created
+                updated += not was_created
             for index, reason in batch.malformed:
                 session.add(CtMalformedEntry(log_id=pk, entry_index=index, reason=reason))
             values: dict[str, object] = {

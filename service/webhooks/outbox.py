@@ -21,10 +21,22 @@ _TYPE_OF_KIND = {
 }
 
 
+_CACHE_KEY = "phantomwatch.active_subscriptions"
+
+
 def _active(session: Session) -> list[WebhookSubscription]:
-    # Paused subscriptions still collect events: nothing is lost while they are fixed.
-    query = select(WebhookSubscription).where(WebhookSubscription.enabled.is_(True))
-    return list(session.scalars(query))
+    """Enabled subscriptions, read once per transaction (a batch may record many events)."""
+    cached: list[WebhookSubscription] | None = session.info.get(_CACHE_KEY)
+    if cached is None:
+        # Paused subscriptions still collect events: nothing is lost while they are fixed.
+        query = select(WebhookSubscription).where(WebhookSubscription.enabled.is_(True))
+        cached = session.info[_CACHE_KEY] = list(session.scalars(query))
+    return cached
+
+
+def forget_subscriptions(session: Session) -> None:
+    """Drop the per-transaction cache (after subscriptions change in the same session)."""
+    session.info.pop(_CACHE_KEY, None)
 
 
 def matches(sub: WebhookSubscription, event_type: str, alert: Alert | None) -> bool:
@@ -44,38 +56,38 @@ def matches(sub: WebhookSubscription, event_type: str, alert: Alert | None) -> b
 
 def _enqueue(
     session: Session,
+    subscriptions: list[WebhookSubscription],
     event_id: str,
     event_type: str,
     when: datetime,
     data: dict[str, Any],
-    alert: Alert | None,
 ) -> int:
-    count = 0
-    for sub in _active(session):
-        if matches(sub, event_type, alert):
-            session.add(
-                WebhookDelivery(
-                    subscription_id=sub.id,
-                    event_id=event_id,
-                    event_type=event_type,
-                    event_time=when,
-                    data=data,
-                    next_attempt_at=when,
-                )
+    for sub in subscriptions:
+        session.add(
+            WebhookDelivery(
+                subscription_id=sub.id,
+                event_id=event_id,
+                event_type=event_type,
+                event_time=when,
+                data=data,
+                next_attempt_at=when,
             )
-            count += 1
-    return count
+        )
+    return len(subscriptions)
 
 
 def enqueue_alert_event(session: Session, alert: Alert, event: AlertEvent) -> int:
     """Write one delivery per matching subscription for an alert event; returns how many."""
     event_type = _TYPE_OF_KIND[event.kind]
+    wanted = [sub for sub in _active(session) if matches(sub, event_type, alert)]
+    if not wanted:
+        return 0  # no serialization, no flush: the common case while ingesting
     session.flush()  # the event id is the webhook id receivers deduplicate on
     data = {
         "alert": AlertOut.model_validate(alert, from_attributes=True).model_dump(mode="json"),
         "event": AlertEventOut.model_validate(event, from_attributes=True).model_dump(mode="json"),
     }
-    return _enqueue(session, f"evt_{event.id}", event_type, event.created_at, data, alert)
+    return _enqueue(session, wanted, f"evt_{event.id}", event_type, event.created_at, data)
 
 
 def enqueue_source_unhealthy(session: Session, source: dict[str, Any], reason: str) -> int:
@@ -83,4 +95,5 @@ def enqueue_source_unhealthy(session: Session, source: dict[str, Any], reason: s
     now = utcnow()
     event_id = f"evt_src_{source.get('kind', 'ct')}_{source.get('id')}_{int(now.timestamp())}"
     data = {"source": source, "reason": reason}
-    return _enqueue(session, event_id, "source.unhealthy", now, data, None)
+    wanted = [sub for sub in _active(session) if matches(sub, "source.unhealthy", None)]
+    return _enqueue(session, wanted, event_id, "source.unhealthy", now, data)

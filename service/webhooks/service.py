@@ -13,6 +13,7 @@ from service.db import utcnow
 from service.errors import NotFound, ValidationFailed
 from service.webhooks.formats import new_secret
 from service.webhooks.models import WebhookDelivery, WebhookSubscription
+from service.webhooks.outbox import forget_subscriptions
 from service.webhooks.schemas import (
     Redeliver,
     WebhookCreate,
@@ -84,6 +85,7 @@ def create(session: Session, data: WebhookCreate) -> tuple[WebhookSubscription, 
     )
     session.add(sub)
     session.flush()
+    forget_subscriptions(session)
     return sub, shown
 
 

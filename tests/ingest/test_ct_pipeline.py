@@ -9,13 +9,13 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import func, select
 
+from service.alerts import service as alerts_service
 from service.alerts.models import Alert, AlertEvent
 from service.brands.schemas import BrandCreate
 from service.brands.service import create_brand
 from service.ctlogs.models import CtLog, CtMalformedEntry
 from service.ctlogs.service import sync_log_list
 from service.db import Database
-from service.ingest import ct as pipeline
 from service.ingest.ct import CtConfig, CtIngestor, PollReport
 from service.sources.ct.emulator import Emulator
 from service.sources.ct.http import CTHttpClient, HttpConfig
@@ -138,7 +138,7 @@ def test_a_crash_mid_batch_loses_and_duplicates_nothing(
     database: Database, emu: Emulator, logs: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pk = logs["rfc6962"]
-    real_record = pipeline.record
+    real_record = alerts_service._record
     calls = {"n": 0}
 
     def crashing_record(*args: Any, **kwargs: Any) -> Any:
@@ -148,14 +148,14 @@ def test_a_crash_mid_batch_loses_and_duplicates_nothing(
             raise RuntimeError("power cut")
         return result
 
-    monkeypatch.setattr(pipeline, "record", crashing_record)
+    monkeypatch.setattr(alerts_service, "_record", crashing_record)
     with pytest.raises(RuntimeError, match="power cut"):
         poll(database, pk, cfg(batch_size=1000))
     # the whole batch rolled back: no alert, cursor not moved
     assert alert_domains(database) == []
     assert state(database, pk).next_index == 0
 
-    monkeypatch.setattr(pipeline, "record", real_record)
+    monkeypatch.setattr(alerts_service, "_record", real_record)
     report = poll(database, pk)
     assert report.error is None
     assert set(alert_domains(database)) == EXPECTED

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from service.alerts import service as alerts_service
 from service.alerts.models import Alert, AlertEvent
 from service.brands.schemas import BrandCreate
 from service.brands.service import create_brand
@@ -54,7 +55,7 @@ def test_a_feed_is_scored_once(database: Database) -> None:
 def test_a_crash_mid_feed_resumes_after_the_last_batch(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = feeds.record
+    real = alerts_service._record
     calls = {"n": 0}
 
     def crash_on_second(*args: Any, **kwargs: Any) -> Any:
@@ -63,7 +64,7 @@ def test_a_crash_mid_feed_resumes_after_the_last_batch(
             raise RuntimeError("killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(feeds, "record", crash_on_second)
+    monkeypatch.setattr(alerts_service, "_record", crash_on_second)
     with pytest.raises(RuntimeError):
         feeds.ingest(database, "feed", "nrd", "d", NAMES, batch_size=10)
     # the batch holding paypa1.com committed; the one that crashed did not
@@ -73,7 +74,7 @@ def test_a_crash_mid_feed_resumes_after_the_last_batch(
         assert cursor is not None
         assert (cursor.pending_digest, cursor.position) == ("d", 50)
 
-    monkeypatch.setattr(feeds, "record", real)
+    monkeypatch.setattr(alerts_service, "_record", real)
     report = feeds.ingest(database, "feed", "nrd", "d", NAMES, batch_size=10)
     assert report.resumed_at == 50
     assert report.names == 50
