@@ -35,8 +35,14 @@ CASES: list[tuple[str, set[str]]] = [
     ("https://user:pw@vault.acme-id.com:8443/x", {"vault.acme-id.com"}),
     ("HTTPS://WWW.ACME.COM/LOGIN", {"www.acme.com"}),
     ("Query only: https://acme-pay.com?x=1", {"acme-pay.com"}),
-    ("| Region | Site |\n|---|---|\n| UK | acme.co.uk |\n| DE | acme.de |", {"acme.co.uk", "acme.de"}),
-    ("- Support: [help](https://help.acme.com)\n- Forum: community.acme-forum.org", {"help.acme.com", "community.acme-forum.org"}),
+    (
+        "| Region | Site |\n|---|---|\n| UK | acme.co.uk |\n| DE | acme.de |",
+        {"acme.co.uk", "acme.de"},
+    ),
+    (
+        "- Support: [help](https://help.acme.com)\n- Forum: community.acme-forum.org",
+        {"help.acme.com", "community.acme-forum.org"},
+    ),
     # e-mail
     ("Write to support@acme-support.net.", {"acme-support.net"}),
     ("mailto:security@acme.com", {"acme.com"}),
