@@ -18,6 +18,7 @@ from service.db import Database
 from service.errors import install_error_handlers
 from service.health import router as health_router
 from service.metrics import Metrics
+from service.phantom.endpoints import router as phantom_router
 from service.watch.endpoints import router as watch_router
 from service.webhooks.endpoints import router as webhooks_router
 
@@ -63,4 +64,5 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(sources_router)
     app.include_router(webhooks_router)
     app.include_router(watch_router)
+    app.include_router(phantom_router)
     return app

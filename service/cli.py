@@ -346,6 +346,56 @@ def cmd_feeds_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_phantom_probe(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from sqlalchemy import select
+
+    from service.brands.models import Brand
+    from service.phantom import service as phantom
+
+    settings = _settings()
+    if args.budget:
+        settings = settings.model_copy(update={"phantom_budget": args.budget})
+    _configure_logging(settings)
+    database = _database(settings)
+    with database.session() as session:
+        brand_id = session.scalar(
+            select(Brand.id).where(Brand.name == args.brand, Brand.deleted_at.is_(None))
+        )
+    if brand_id is None:
+        raise CliError(f"no brand named {args.brand!r} (see `phantomwatch brands export`)", 2)
+    run = asyncio.run(phantom.probe(settings, database, brand_id))
+    with database.session() as session:
+        candidates = phantom.list_candidates(session, brand_id)
+    print(
+        json.dumps(
+            {
+                "run": run.id,
+                "status": run.status,
+                "requests": run.requests_made,
+                "samples": run.samples,
+                "budget_exhausted": run.budget_exhausted,
+                "candidates": run.candidates_found,
+                "errors": run.errors,
+            }
+        )
+    )
+    for candidate, state in candidates[: args.top]:
+        print(
+            json.dumps(
+                {
+                    "domain": candidate.domain,
+                    "models": candidate.models,
+                    "frequency": f"{candidate.samples_with}/{candidate.total_samples}",
+                    "rank_score": round(candidate.rank_score, 3),
+                    "registration_state": state,
+                }
+            )
+        )
+    return 0 if run.status == "done" else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from service.demo import run_demo
 
@@ -410,6 +460,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="feed name for the cursor (default: kind:absolute path)")
     p.add_argument("--force", action="store_true", help="score it again even if processed")
     p.set_defaults(func=cmd_feeds_ingest)
+
+    phantom = sub.add_parser(
+        "phantom", help="phantom discovery: ask LLMs about a brand"
+    ).add_subparsers(dest="phantom_command", required=True, metavar="ACTION")
+    p = phantom.add_parser(
+        "probe",
+        help="ask every configured LLM about a brand now; print the run and the top names",
+        description="Uses PHANTOMWATCH_PHANTOM_ENDPOINTS. Only the brand's public name is sent. "
+        "Hallucinated names are stored, ranked and the best put on the registration watch.",
+    )
+    p.add_argument("--brand", required=True, help="brand name, as in `brands export`")
+    p.add_argument(
+        "--budget", type=int, help="most LLM requests (default: PHANTOMWATCH_PHANTOM_BUDGET)"
+    )
+    p.add_argument("--top", type=int, default=20, help="names to print (default: 20)")
+    p.set_defaults(func=cmd_phantom_probe)
 
     p = sub.add_parser(
         "demo",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -47,6 +47,45 @@ def normalize_database_url(raw: str) -> URL:
     elif url.database in (None, ""):
         raise ConfigError("an in-memory SQLite database would lose everything; give a file path")
     return url
+
+
+class PhantomEndpointSetting(BaseModel):
+    """One OpenAI-compatible endpoint the phantom probe asks (local Ollama/vLLM or hosted)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Label in statistics, e.g. `ollama-llama3`.")
+    url: str = Field(description="Base URL of the API, e.g. `http://localhost:11434/v1`.")
+    model: str = Field(min_length=1, description="Model name the endpoint serves.")
+    api_key_env: str | None = Field(
+        None, description="Name of the environment variable holding the API key (never the key)."
+    )
+    temperature: float = Field(0.7, ge=0, le=2)
+    samples: int = Field(3, ge=1, le=20, description="Answers per prompt.")
+    requests_per_minute: float = Field(30, gt=0)
+    timeout: float = Field(60, gt=0)
+
+
+DEFAULT_PHANTOM_IGNORE = [
+    "apple.com",
+    "google.com",
+    "github.com",
+    "microsoft.com",
+    "wikipedia.org",
+    "youtube.com",
+    "linkedin.com",
+    "twitter.com",
+    "x.com",
+    "facebook.com",
+    "instagram.com",
+    "reddit.com",
+    "medium.com",
+    "stackoverflow.com",
+    "statuspage.io",
+    "zendesk.com",
+    "npmjs.com",
+    "pypi.org",
+]
 
 
 class Settings(BaseSettings):
@@ -152,6 +191,25 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Private networks webhooks may reach (JSON list of CIDRs, or ["all"]); by '
         "default loopback, private and link-local targets are refused.",
+    )
+    phantom_endpoints: list[PhantomEndpointSetting] = Field(
+        default_factory=list,
+        description="LLM endpoints to probe (JSON list of {name, url, model, api_key_env, "
+        "temperature, samples, requests_per_minute, timeout}); empty: phantom discovery off.",
+    )
+    phantom_budget: int = Field(
+        300, ge=1, description="Most LLM requests one probe of one brand may make."
+    )
+    phantom_interval: float = Field(
+        7 * 86400, gt=0, description="Seconds between scheduled probes of each brand."
+    )
+    phantom_watch_top: int = Field(
+        25, ge=0, description="Best-ranked hallucinated names per brand put on the watch list."
+    )
+    phantom_ignore: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PHANTOM_IGNORE),
+        description="Third-party platforms answers often name (app stores, code hosts, "
+        "social networks): never counted as hallucinations.",
     )
     webhook_syslog_ca_file: str | None = Field(
         None, description="CA bundle to verify tls:// syslog receivers (default: system CAs)."

@@ -6,6 +6,7 @@ from service.brands.models import Brand
 from service.ctlogs.models import CtLog, CtMalformedEntry
 from service.db import Base
 from service.feeds.models import FeedCursor
+from service.phantom.models import PhantomCandidate, PhantomRun
 from service.watch.models import DnsSnapshot, WatchEntry
 from service.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
@@ -20,6 +21,8 @@ __all__ = [
     "CtMalformedEntry",
     "DnsSnapshot",
     "FeedCursor",
+    "PhantomCandidate",
+    "PhantomRun",
     "WatchEntry",
     "WebhookAttempt",
     "WebhookDelivery",

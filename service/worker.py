@@ -73,6 +73,15 @@ def build_scheduler(settings: Settings, database: Database) -> BackgroundSchedul
         id="webhook-delivery",
         next_run_time=datetime.now(UTC),
     )
+    if settings.phantom_endpoints:
+        scheduler.add_job(
+            phantom_job,
+            "interval",
+            args=(settings, database),
+            hours=1,
+            id="phantom-probe",
+            next_run_time=datetime.now(UTC) + timedelta(seconds=30),
+        )
     if settings.feeds:
         from service.ingest.feed_jobs import FeedJobs
 
@@ -85,6 +94,24 @@ def build_scheduler(settings: Settings, database: Database) -> BackgroundSchedul
             next_run_time=datetime.now(UTC) + timedelta(seconds=3),
         )
     return scheduler
+
+
+def phantom_job(settings: Settings, database: Database) -> None:
+    """Probe one brand that is due (probes are slow and rate-limited: one per run)."""
+    import asyncio
+
+    from service.phantom import service as phantom
+
+    with database.session() as session:
+        due = phantom.due_brands(session, settings.phantom_interval)
+    if due:
+        try:
+            run = asyncio.run(phantom.probe(settings, database, due[0]))
+            log.info(
+                "phantom probe of brand %s: %s, %d names", due[0], run.status, run.candidates_found
+            )
+        except Exception:
+            log.exception("phantom probe failed")
 
 
 def run_worker(settings: Settings, database: Database) -> None:

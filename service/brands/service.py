@@ -220,12 +220,13 @@ def export_brands(session: Session) -> BrandsDocument:
     )
 
 
-def to_spec(brand: Brand) -> BrandSpec:
-    """The detection engine's view of a brand."""
+def to_spec(brand: Brand, watchlist: Sequence[str] = ()) -> BrandSpec:
+    """The detection engine's view of a brand (`watchlist`: its phantom names)."""
     return BrandSpec(
         name=brand.name,
         domains=tuple(brand.domains),
         keywords=tuple(brand.keywords),
         allow=tuple(brand.allow),
+        watchlist=tuple(watchlist),
         min_score=brand.alert_threshold,
     )

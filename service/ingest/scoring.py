@@ -15,6 +15,7 @@ from service.alerts.service import Evidence
 from service.brands.models import Brand
 from service.brands.service import to_spec
 from service.detection import DetectionIndex, ScoreResult, score_names
+from service.watch.models import WatchEntry
 
 
 @dataclass(frozen=True)
@@ -87,14 +88,22 @@ class BrandIndexCache:
     def get(self, session: Session) -> BrandSet:
         live = Brand.deleted_at.is_(None) & Brand.enabled.is_(True)
         stamp = select(func.count(Brand.id), func.max(Brand.updated_at)).where(live)
-        version = tuple(session.execute(stamp).one())
+        phantom = WatchEntry.origin == "phantom"
+        phantom_stamp = select(func.count(WatchEntry.id), func.max(WatchEntry.id)).where(phantom)
+        version = (*session.execute(stamp).one(), *session.execute(phantom_stamp).one())
         with self._lock:
             if self._current is not None and version == self._version:
                 return self._current
         query = select(Brand).where(live).order_by(Brand.id)
         brands: Sequence[Brand] = list(session.scalars(query))
+        # Names LLMs invented for a brand are matched wherever they show up (CT, feeds).
+        watchlists: dict[int, list[str]] = {}
+        for brand_id, domain in session.execute(
+            select(WatchEntry.brand_id, WatchEntry.domain).where(phantom)
+        ):
+            watchlists.setdefault(brand_id, []).append(domain)
         built = BrandSet(
-            index=DetectionIndex.build([to_spec(b) for b in brands]),
+            index=DetectionIndex.build([to_spec(b, watchlists.get(b.id, ())) for b in brands]),
             brand_ids={b.name: b.id for b in brands},
         )
         with self._lock:

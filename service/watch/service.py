@@ -17,6 +17,7 @@ from service.brands.service import get_brand, to_spec
 from service.db import utcnow
 from service.detection import DetectionIndex, InvalidDomain, normalize_domain
 from service.errors import NotFound, ValidationFailed
+from service.phantom.models import PhantomCandidate
 from service.watch.candidates import top_candidates
 from service.watch.models import WatchEntry
 
@@ -171,6 +172,8 @@ def record_check(
             "origin": entry.origin,
         }
     )
+    if entry.origin == "phantom":
+        reasons += _phantom_reasons(session, brand.id, entry.domain)
     source = AlertSource.PHANTOM if entry.origin == "phantom" else AlertSource.DNS
     alert, _ = record(
         session,
@@ -187,3 +190,24 @@ def record_check(
         ),
     )
     return alert
+
+
+def _phantom_reasons(session: Session, brand_id: int, domain: str) -> list[dict[str, object]]:
+    """Which models invented a phantom name, and how often: the evidence of its alert."""
+    row = session.scalar(
+        select(PhantomCandidate).where(
+            PhantomCandidate.brand_id == brand_id, PhantomCandidate.domain == domain
+        )
+    )
+    if row is None:
+        return []
+    return [
+        {
+            "technique": "phantom-llm",
+            "detail": f"invented by {', '.join(row.models)} in {row.samples_with} of "
+            f"{row.total_samples} answers ({', '.join(row.intents)})",
+            "models": row.models,
+            "intents": row.intents,
+            "hosts": row.hosts,
+        }
+    ]

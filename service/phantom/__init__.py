@@ -1,0 +1,1 @@
+"""Phantom discovery in the service: probe runs, ranked hallucinated names, their watch."""
