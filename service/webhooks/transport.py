@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import ipaddress
 import logging
 import socket
@@ -12,12 +11,12 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
 from types import TracebackType
 from urllib.parse import urlsplit
 
 import httpx
 
+from service.retry import parse_retry_after
 from service.webhooks.formats import USER_AGENT, HttpRequestSpec, octet_count
 
 log = logging.getLogger(__name__)
@@ -212,22 +211,6 @@ def _failure(
         truncated=truncated,
         address=address,
     )
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP-date); None if absent or bad."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def redact_url(url: str | httpx.URL) -> str:

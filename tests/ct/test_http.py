@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from service import __version__
+from service.retry import parse_retry_after
 from service.sources.ct.errors import BadResponse, LogUnavailable
-from service.sources.ct.http import CTHttpClient, HttpConfig, parse_retry_after
+from service.sources.ct.http import CTHttpClient, HttpConfig
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

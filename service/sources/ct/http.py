@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
 from types import TracebackType
 
 import httpx
 
 from service import __version__
+from service.retry import full_jitter, parse_retry_after
 from service.sources.ct.errors import BadResponse, LogUnavailable
 
 DEFAULT_CONTACT_URL = "https://phantomwatch.dev/ct"
@@ -43,23 +42,6 @@ class HttpConfig:
     @property
     def agent(self) -> str:
         return self.user_agent or f"PhantomWatch/{__version__} (+{self.contact_url})"
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), None if invalid."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
 
 
 class CTHttpClient:
@@ -108,8 +90,7 @@ class CTHttpClient:
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(max, initial * 2**attempt)]."""
-        cap = min(self.config.backoff_max, self.config.backoff_initial * (1 << attempt))
-        return self._rng() * cap
+        return full_jitter(attempt, self.config.backoff_initial, self.config.backoff_max, self._rng)
 
     async def get(
         self, url: str, *, log: str = "", params: Mapping[str, str | int] | None = None

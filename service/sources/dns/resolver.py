@@ -22,6 +22,7 @@ import dns.rdatatype
 import dns.resolver
 import dns.rrset
 
+from service.retry import full_jitter
 from service.sources.dns.errors import DnsError
 
 State = Literal["resolves", "nxdomain", "nodata", "unknown"]
@@ -295,8 +296,7 @@ class DnsClient:
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(max, initial * 2**attempt)]."""
-        cap = min(self.config.backoff_max, self.config.backoff_initial * (1 << attempt))
-        return self._rng() * cap
+        return full_jitter(attempt, self.config.backoff_initial, self.config.backoff_max, self._rng)
 
     async def query(self, name: str, rdtype: str) -> Answer:
         """Look `name` up; never raises for network trouble (state "unknown" instead).

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from service import __version__
-from service.sources.ct.http import parse_retry_after
+from service.retry import full_jitter, parse_retry_after
 from service.sources.phantom.errors import (
     BudgetExhausted,
     LlmBadResponse,
@@ -211,8 +211,7 @@ class LlmClient:
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(max, initial * 2**attempt)]."""
-        cap = min(self.backoff_max, self.backoff_initial * (1 << attempt))
-        return self._rng() * cap
+        return full_jitter(attempt, self.backoff_initial, self.backoff_max, self._rng)
 
     async def complete(
         self,
