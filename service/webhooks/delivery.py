@@ -81,6 +81,10 @@ class RunStats:
     dead: int = 0
 
 
+class _LeaseLost(Exception):
+    """Another worker holds this subscription now."""
+
+
 def event_of(delivery: WebhookDelivery) -> WebhookEvent:
     return event_from_row(
         delivery.event_id, delivery.event_type, delivery.event_time, delivery.data
@@ -111,7 +115,13 @@ class DeliveryWorker:
 
         async def serve(target: Target) -> None:
             async with gate:
-                await self._serve(target, stats)
+                try:
+                    await self._serve(target, stats)
+                except _LeaseLost:
+                    log.warning("lost the lease of webhook subscription %s", target.id)
+                except Exception:
+                    # One subscription's trouble must not stop the others' deliveries.
+                    log.exception("delivering webhook subscription %s failed", target.id)
 
         await asyncio.gather(*(serve(t) for t in claimed))
         return stats
@@ -136,6 +146,9 @@ class DeliveryWorker:
                 due,
             )
             .order_by(WebhookSubscription.id)
+            # Only what this round serves at once: a claimed subscription waiting for
+            # a free slot would otherwise sit on a lease it does not use.
+            .limit(self.config.concurrency)
             # PostgreSQL: workers skip each other's rows instead of waiting; SQLite
             # serializes writers (BEGIN IMMEDIATE), which is just as safe.
             .with_for_update(skip_locked=True, of=WebhookSubscription)
@@ -179,8 +192,8 @@ class DeliveryWorker:
                 stats.delivered += states.count("delivered")
                 stats.failed += len(states) - states.count("delivered")
                 stats.dead += states.count("dead")
-                if states and states[-1] == "retry":
-                    break
+                if states and states[-1] != "delivered":
+                    break  # a failing receiver gets one try per round, not a batch of them
             states = await flush()
             stats.delivered += states.count("delivered")
             stats.failed += len(states) - states.count("delivered")
@@ -189,9 +202,32 @@ class DeliveryWorker:
             await asyncio.to_thread(self._release, target.id)
 
     def _record_many(self, sub_id: int, done: list[tuple[int, AttemptOutcome]]) -> list[str]:
-        """Record a batch of results in one transaction; successes as bulk statements."""
+        """Record a batch of results in one transaction; successes as bulk statements.
+
+        The lease is renewed in the same transaction; if another worker took the
+        subscription over meanwhile, nothing is recorded (it will send these again,
+        with the same webhook-ids) and this worker stops serving it.
+        """
         states: list[str] = []
         with self.database.session() as session:
+            renewed = session.execute(
+                update(WebhookSubscription)
+                .where(
+                    WebhookSubscription.id == sub_id,
+                    WebhookSubscription.leased_by == self.worker_id,
+                )
+                .values(lease_until=utcnow() + self.config.lease)
+            )
+            if renewed.rowcount != 1:  # type: ignore[attr-defined]
+                raise _LeaseLost
+            alive = set(
+                session.scalars(
+                    select(WebhookDelivery.id).where(
+                        WebhookDelivery.id.in_([delivery_id for delivery_id, _ in done])
+                    )
+                )
+            )
+            done = [(d, o) for d, o in done if d in alive]  # deleted meanwhile: forget them
             run: list[tuple[int, AttemptOutcome]] = []
             for delivery_id, outcome in done:
                 if outcome.ok:
@@ -299,7 +335,9 @@ class DeliveryWorker:
             self.config.backoff_initial.total_seconds() * 2 ** (attempts - 1),
         )
         delay = ceiling * random.uniform(0.5, 1.0)  # jitter spreads retries of many events
-        return timedelta(seconds=max(delay, retry_after or 0.0))
+        # A receiver's Retry-After is honoured, but never beyond our own longest wait.
+        wait = min(max(delay, retry_after or 0.0), self.config.backoff_max.total_seconds())
+        return timedelta(seconds=wait)
 
     def _release(self, sub_id: int) -> None:
         with self.database.session() as session:
@@ -329,6 +367,11 @@ def _allow_private(settings: Settings) -> bool | list[str]:
     return True if "all" in allowed else allowed
 
 
+# A receiver that answers these is misconfigured (token, route), not refusing the event:
+# keep retrying (and pause after repeated failures) instead of dead-lettering.
+_FIXABLE_STATUSES = frozenset({401, 403, 404})
+
+
 def _outcome(result: AttemptResult, error: str | None = None) -> AttemptOutcome:
     return AttemptOutcome(
         ok=result.ok and error is None,
@@ -336,7 +379,7 @@ def _outcome(result: AttemptResult, error: str | None = None) -> AttemptOutcome:
         latency_ms=result.latency_ms,
         excerpt=result.response_excerpt or None,
         error=error or result.error,
-        retryable=result.retryable,
+        retryable=result.retryable or result.status_code in _FIXABLE_STATUSES,
         retry_after=result.retry_after,
     )
 

@@ -382,3 +382,61 @@ def test_scheduled_delivery_uses_the_settings(
         session.execute(update(WebhookDelivery).values(next_attempt_at=WebhookDelivery.created_at))
     delivery_job(settings, database)
     assert len(http_receiver.accepted) == 1
+
+
+def test_a_hostile_retry_after_neither_breaks_nor_blocks_others(
+    client: TestClient,
+    database: Database,
+    settings: Settings,
+    admin_headers: dict[str, str],
+    http_receiver: HttpReceiver,
+) -> None:
+    other = HttpReceiver()
+    other.start()
+    try:
+        bad = subscribe(client, admin_headers, http_receiver.url)
+        good = subscribe(client, admin_headers, other.url)
+        http_receiver.secrets, other.secrets = [bad["secret"]], [good["secret"]]
+        report(client, admin_headers, make_brand(client, admin_headers), "paypa1.com")
+        http_receiver.fail_next(1, status=503, retry_after=10**12)
+        stats = deliver(settings, database, DeliveryConfig())
+        assert (stats.delivered, stats.failed) == (1, 1)
+        assert len(other.accepted) == 1
+        (pending,) = client.get(
+            f"/v1/webhooks/{bad['id']}/deliveries", headers=admin_headers
+        ).json()
+        assert pending["status"] == "pending"  # retried later, capped at the longest backoff
+    finally:
+        other.stop()
+
+
+def test_a_worker_that_lost_its_lease_records_nothing(
+    client: TestClient,
+    database: Database,
+    settings: Settings,
+    admin_headers: dict[str, str],
+    http_receiver: HttpReceiver,
+) -> None:
+    from service.webhooks.models import WebhookSubscription
+
+    sub = subscribe(client, admin_headers, http_receiver.url)
+    http_receiver.secrets = [sub["secret"]]
+    report(client, admin_headers, make_brand(client, admin_headers), "paypa1.com")
+
+    async def send_then_lose_lease(target: Any, event: Any) -> Any:
+        outcome = await senders(target, event)
+        with database.session() as session:  # another worker takes over meanwhile
+            session.execute(update(WebhookSubscription).values(leased_by="someone-else"))
+        return outcome
+
+    async def once() -> RunStats:
+        return await DeliveryWorker(database, send_then_lose_lease, FAST).run_once()
+
+    senders = Senders(settings)
+    try:
+        stats = asyncio.run(once())
+    finally:
+        asyncio.run(senders.aclose())
+    assert stats.delivered == 0
+    with database.session() as session:
+        assert set(session.scalars(select(WebhookDelivery.status))) == {"pending"}
