@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://phantomwatch.dev/problems/"
@@ -54,6 +59,17 @@ class ValidationFailed(PhantomWatchError):
     status, slug, title = 422, "validation", "Invalid input"
 
 
+def reject_nulls(model: BaseModel, nullable: frozenset[str] = frozenset()) -> None:
+    """PATCH bodies: omit a field to keep it; null is only allowed where it clears a value."""
+    bad = sorted(
+        name
+        for name in model.model_fields_set
+        if getattr(model, name) is None and name not in nullable
+    )
+    if bad:
+        raise ValueError(f"{', '.join(bad)} cannot be null (omit a field to keep its value)")
+
+
 def problem(
     status: int, slug: str, title: str, detail: str, instance: str, **extra: Any
 ) -> JSONResponse:
@@ -91,6 +107,30 @@ def install_error_handlers(app: FastAPI) -> None:
             f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors
         )
         return problem(422, "validation", "Invalid input", detail, request.url.path, errors=errors)
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", str(exc).splitlines()[0])
+        response = problem(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "the database is busy or unreachable; retry shortly",
+            request.url.path,
+        )
+        response.headers["Retry-After"] = "2"
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(
+            500,
+            "internal",
+            "Internal error",
+            "an unexpected error occurred; it was logged",
+            request.url.path,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -44,6 +44,7 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
-async def metrics(request: Request) -> PlainTextResponse:
+def metrics(request: Request) -> PlainTextResponse:
+    # A plain def runs in the thread pool: the CT collector reads the database.
     registry = request.app.state.metrics.registry
     return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

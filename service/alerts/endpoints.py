@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -123,12 +123,12 @@ def export_alerts(
 ) -> Response:
     filename = f"phantomwatch-alerts.{'json' if format == 'stix' else format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    # The pages are read in short sessions of their own, after this one has ended.
+    session.commit()
     if format == "stix":
         # One JSON document, built in memory by the stix2 library anyway.
-        bundle = stix_bundle(_export_pages(lambda: nullcontext(session), filters))
+        bundle = stix_bundle(_export_pages(database.session, filters))
         return Response(bundle, media_type=EXPORT_TYPES["stix"], headers=headers)
-    # Streamed after this function returns, when the request's session is closed:
-    # the rows are read page by page in sessions of their own.
     alerts = _export_pages(database.session, filters)
     rows = csv_rows(alerts) if format == "csv" else jsonl_rows(alerts)
     return StreamingResponse(rows, media_type=EXPORT_TYPES[format], headers=headers)

@@ -22,7 +22,7 @@ from service.alerts.models import (
 )
 from service.brands.models import Brand
 from service.db import utcnow
-from service.errors import InvalidTransition, NotFound, ValidationFailed
+from service.errors import BadRequest, InvalidTransition, NotFound
 from service.pagination import decode_cursor, encode_cursor
 from service.webhooks.outbox import enqueue_alert_event
 
@@ -300,12 +300,18 @@ class AlertFilters:
 
 
 def _decode_sort_value(key: str, value: Any) -> Any:
+    """The sort value of a cursor, checked: a tampered cursor is a 400, never a 500."""
     if key == "score":
-        return int(value)
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationFailed("invalid cursor for this sort order") from None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment
+    raise BadRequest("invalid cursor for this sort order; pass back a next_cursor")
 
 
 def list_alerts(
@@ -328,6 +334,8 @@ def list_alerts(
     if cursor:
         raw_value, after_id = decode_cursor(cursor, 2)
         value = _decode_sort_value(key, raw_value)
+        if not isinstance(after_id, int) or isinstance(after_id, bool):
+            raise BadRequest("invalid cursor; pass back a next_cursor")
         pair = tuple_(column, Alert.id)
         query = query.where(
             pair < (value, int(after_id)) if descending else pair > (value, int(after_id))

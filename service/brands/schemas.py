@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from service.errors import reject_nulls
 
 DOMAINS_DOC = (
     "Registrable domains the brand owns (`paypal.com`, `paypal.co.uk`). They and their "
@@ -40,6 +42,11 @@ class BrandUpdate(BaseModel):
     allow: list[str] | None = Field(None, max_length=10000, description=ALLOW_DOC)
     alert_threshold: int | None = Field(None, ge=0, le=100, description=THRESHOLD_DOC)
     enabled: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> BrandUpdate:
+        reject_nulls(self, nullable=frozenset({"alert_threshold"}))
+        return self
 
 
 class BrandOut(BaseModel):

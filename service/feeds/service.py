@@ -86,9 +86,11 @@ def ingest(
     when = seen_at or utcnow()
     position = skip
     for batch in _batches(islice(names, skip, None), batch_size):
+        # Score before the write transaction opens: it should hold locks for writes only.
         with database.session() as session:
             brand_set = cache.get(session)
-            evidences = brand_set.evidence(batch, AlertSource.FEED, when, {"feed": name})
+        evidences = brand_set.evidence(batch, AlertSource.FEED, when, {"feed": name})
+        with database.session() as session:
             for _, created in record_many(session, evidences):
                 report.alerts_created += created
                 report.alerts_updated += not created

@@ -334,13 +334,15 @@ class CtIngestor:
 
     def _commit(self, pk: int, log_name: str, batch: _Batch) -> tuple[int, int]:
         created = updated = 0
+        # Score before the write transaction opens: it should hold locks for writes only.
         with self.database.session() as session:
             brand_set = self.brands.get(session)
-            evidences = []
-            for entry, names in batch.names_by_entry:
-                seen_at = datetime.fromtimestamp(entry.timestamp_ms / 1000, UTC)
-                context = {"log": log_name, "index": entry.index, "entry_type": entry.entry_type}
-                evidences += brand_set.evidence(names, AlertSource.CT, seen_at, context)
+        evidences = []
+        for entry, names in batch.names_by_entry:
+            seen_at = datetime.fromtimestamp(entry.timestamp_ms / 1000, UTC)
+            context = {"log": log_name, "index": entry.index, "entry_type": entry.entry_type}
+            evidences += brand_set.evidence(names, AlertSource.CT, seen_at, context)
+        with self.database.session() as session:
             for _, was_created in record_many(session, evidences):
                 created += was_created
                 updated += not was_created

@@ -134,10 +134,13 @@ class DnsJobs:
         """Top up every brand's predicted lookalikes (new brands, changed domains)."""
         added = 0
         with self.database.session() as session:
-            brands = session.scalars(
-                select(Brand).where(Brand.deleted_at.is_(None), Brand.enabled.is_(True))
-            )
-            for brand in brands:
+            live = Brand.deleted_at.is_(None) & Brand.enabled.is_(True)
+            brand_ids = list(session.scalars(select(Brand.id).where(live)))
+        for brand_id in brand_ids:  # one short transaction per brand
+            with self.database.session() as session:
+                brand = session.get(Brand, brand_id)
+                if brand is None:
+                    continue
                 added += len(
                     watch.refresh_generated(
                         session, brand, self.settings.dns_watch_per_brand, self.watch_interval

@@ -99,7 +99,10 @@ def send_test_event(
 ) -> ProbeResult:
     from service.webhooks.delivery import send_test
 
-    return send_test(settings, service.get(session, sub_id))
+    subscription = service.get(session, sub_id)
+    # End the transaction before the outbound call: it must not hold database locks.
+    session.commit()
+    return send_test(settings, subscription)
 
 
 @router.get(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.alerts.models import Severity
+from service.errors import reject_nulls
 
 Format = Literal["json", "splunk", "cef"]
 EventType = Literal["alert.created", "alert.updated", "alert.status_changed", "source.unhealthy"]
@@ -66,6 +67,11 @@ class WebhookUpdate(BaseModel):
     resume: bool | None = Field(
         None, description="true: clear a pause after repeated failures and retry at once."
     )
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> WebhookUpdate:
+        reject_nulls(self, nullable=frozenset({"min_severity", "min_score"}))
+        return self
 
 
 class WebhookOut(BaseModel):

@@ -326,3 +326,19 @@ def test_export_formats_share_the_list_filters(
     assert_problem(
         client.get("/v1/alerts/export?format=xml", headers=read_headers), 422, "validation"
     )
+
+
+def test_tampered_cursors_are_400_not_500(client: TestClient, read_headers: dict[str, str]) -> None:
+    from service.pagination import encode_cursor
+
+    for sort, cursor in (
+        ("-score", encode_cursor("x", "y")),
+        ("-score", encode_cursor(True, 1)),
+        ("-first_seen", encode_cursor("2026-01-01T00:00:00", 5)),  # no timezone
+        ("-first_seen", encode_cursor("2026-01-01T00:00:00+00:00", "5")),
+        ("-first_seen", encode_cursor(17, 5)),
+    ):
+        response = client.get(
+            "/v1/alerts", params={"sort": sort, "cursor": cursor}, headers=read_headers
+        )
+        assert_problem(response, 400, "bad-request")

@@ -186,3 +186,17 @@ def test_import_is_all_or_nothing(client: TestClient, admin_headers: dict[str, s
         422,
         "validation",
     )
+
+
+def test_patch_rejects_nulls_but_can_clear_the_threshold(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    brand = create(client, admin_headers, alert_threshold=70)
+    url = f"/v1/brands/{brand['id']}"
+    for field in ("name", "domains", "enabled"):
+        body = assert_problem(
+            client.patch(url, json={field: None}, headers=admin_headers), 422, "validation"
+        )
+        assert "cannot be null" in str(body["detail"])
+    cleared = client.patch(url, json={"alert_threshold": None}, headers=admin_headers)
+    assert cleared.json()["alert_threshold"] is None

@@ -440,3 +440,16 @@ def test_a_worker_that_lost_its_lease_records_nothing(
     assert stats.delivered == 0
     with database.session() as session:
         assert set(session.scalars(select(WebhookDelivery.status))) == {"pending"}
+
+
+def test_patch_rejects_nulls(
+    client: TestClient, admin_headers: dict[str, str], http_receiver: HttpReceiver
+) -> None:
+    sub = subscribe(client, admin_headers, http_receiver.url, min_severity="high")
+    url = f"/v1/webhooks/{sub['id']}"
+    for field in ("name", "target", "event_types"):
+        assert_problem(
+            client.patch(url, json={field: None}, headers=admin_headers), 422, "validation"
+        )
+    cleared = client.patch(url, json={"min_severity": None}, headers=admin_headers).json()
+    assert cleared["min_severity"] is None
