@@ -274,7 +274,10 @@ def cmd_ct_poll(args: argparse.Namespace) -> int:
         reports = await jobs.poll()
         for report in reports:
             print(json.dumps(report.__dict__))
-        return 1 if any(r.stopped_unhealthy for r in reports) else 0
+        failed = [r.log for r in reports if r.error]
+        if failed:
+            print(f"{len(failed)} log(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1 if failed else 0
 
     return asyncio.run(once())
 
@@ -331,6 +334,8 @@ def cmd_feeds_ingest(args: argparse.Namespace) -> int:
         )
     except DnsError as exc:
         raise CliError(f"{args.file}: {exc}", EXIT_USAGE) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}", EXIT_USAGE) from None
     summary = {
         "feed": report.feed,
         "skipped": report.skipped,
@@ -355,7 +360,7 @@ def cmd_phantom_probe(args: argparse.Namespace) -> int:
     from service.phantom import service as phantom
 
     settings = _settings()
-    if args.budget:
+    if args.budget is not None:
         settings = settings.model_copy(update={"phantom_budget": args.budget})
     _configure_logging(settings)
     database = _database(settings)
@@ -423,6 +428,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="phantomwatch",
@@ -472,7 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--brand", required=True, help="brand name, as in `brands export`")
     p.add_argument(
-        "--budget", type=int, help="most LLM requests (default: PHANTOMWATCH_PHANTOM_BUDGET)"
+        "--budget",
+        type=_positive_int,
+        help="most LLM requests (default: PHANTOMWATCH_PHANTOM_BUDGET)",
     )
     p.add_argument("--top", type=int, default=20, help="names to print (default: 20)")
     p.set_defaults(func=cmd_phantom_probe)
@@ -572,6 +589,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if exc.status < 500 else EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug or an unreachable dependency: one line, not a traceback
+        log.debug("unexpected error", exc_info=True)
+        print(f"phantomwatch: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     return code
 
 

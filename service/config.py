@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from typing import Literal
 
@@ -26,7 +27,8 @@ def normalize_database_url(raw: str) -> URL:
     try:
         url = make_url(raw)
     except ArgumentError as exc:
-        raise ConfigError(f"PHANTOMWATCH_DATABASE_URL is not a database URL: {raw!r}") from exc
+        # Never echo the value: it may hold a password.
+        raise ConfigError("PHANTOMWATCH_DATABASE_URL is not a database URL") from exc
     backend = url.get_backend_name()
     if backend == "postgres":
         backend = "postgresql"
@@ -104,7 +106,13 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level of the service."
     )
-    db_pool_size: int = Field(5, ge=1, le=100, description="PostgreSQL connection pool size.")
+    db_pool_size: int = Field(
+        10,
+        ge=1,
+        le=100,
+        description="PostgreSQL connections per process (plus twice as many "
+        "overflow): API threads and scheduler jobs share them.",
+    )
     page_size_default: int = Field(50, ge=1, le=1000, description="Default page size of lists.")
     page_size_max: int = Field(500, ge=1, le=10000, description="Largest page size allowed.")
     scheduler_enabled: bool = Field(
@@ -222,6 +230,18 @@ class Settings(BaseSettings):
             normalize_database_url(value)
         except ConfigError as exc:
             raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("webhook_allow_private")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for text in value:
+            if text == "all":
+                continue
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise ValueError(f'{text!r} is not a CIDR network (or "all")') from None
         return value
 
     @field_validator("feeds")

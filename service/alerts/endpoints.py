@@ -207,7 +207,7 @@ def get_alert(alert_id: int, session: DbSession, _: ReadCaller) -> AlertDetail:
 def change_status(
     alert_id: int, body: StatusChange, session: DbSession, caller: WriteCaller
 ) -> AlertDetail:
-    alert = service.get_alert(session, alert_id, with_events=True)
+    alert = service.get_alert(session, alert_id, with_events=True, for_update=True)
     service.change_status(session, alert, body.status, caller.name, body.note)
     session.flush()
     session.refresh(alert, ["events"])

@@ -191,8 +191,13 @@ def _add_evidence(session: Session, alert: Alert, evidence: Evidence, actor: str
     )
 
 
-def get_alert(session: Session, alert_id: int, with_events: bool = False) -> Alert:
+def get_alert(
+    session: Session, alert_id: int, with_events: bool = False, for_update: bool = False
+) -> Alert:
     query = select(Alert).where(Alert.id == alert_id)
+    if for_update:
+        # Two concurrent status changes must not both start from the same status.
+        query = query.with_for_update(of=Alert)
     if with_events:
         query = query.options(selectinload(Alert.events))
     alert = session.scalar(query)
@@ -232,7 +237,8 @@ def change_status_bulk(
 ) -> list[int]:
     """Change many alerts at once, all or nothing."""
     unique_ids = list(dict.fromkeys(ids))
-    alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(unique_ids)))}
+    query = select(Alert).where(Alert.id.in_(unique_ids)).order_by(Alert.id)
+    alerts = {a.id: a for a in session.scalars(query.with_for_update(of=Alert))}
     missing = [i for i in unique_ids if i not in alerts]
     if missing:
         raise NotFound(f"no alerts with ids {missing}", missing=missing)

@@ -40,7 +40,8 @@ def effective_scopes(scopes: Iterable[str]) -> set[Scope]:
     """The scopes granted, with the ones they imply."""
     granted: set[Scope] = set()
     for name in scopes:
-        granted |= _IMPLIED[Scope(name)]
+        if name in Scope.__members__.values():
+            granted |= _IMPLIED[Scope(name)]
     return granted
 
 

@@ -257,6 +257,10 @@ class CtIngestor:
             await asyncio.to_thread(self._error, pk, str(exc))
         except _CursorMoved:
             report.error = "another worker advanced this log; skipped"
+        except Exception as exc:  # a bug or the database: this log waits, the others go on
+            log.exception("CT log %s: unexpected error", name)
+            report.error = f"unexpected error: {exc}"
+            await asyncio.to_thread(self._error, pk, report.error)
         report.seconds = time.perf_counter() - started
         return report
 

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from service.alerts.models import Alert
 from service.alerts.service import add_dns_evidence
@@ -21,6 +21,8 @@ from service.watch import service as watch
 from service.watch.models import DnsSnapshot
 
 log = logging.getLogger(__name__)
+
+CLAIM = timedelta(minutes=10)  # how long a claimed name is left to the worker that took it
 
 
 def resolver_config(settings: Settings) -> ResolverConfig:
@@ -82,15 +84,26 @@ class DnsJobs:
         return report
 
     def _due_alerts(self, limit: int) -> list[tuple[int, str]]:
-        stale = utcnow() - self.recheck
+        """Claim due alerts: other workers skip them, and if this one dies they are due
+        again after CLAIM (the mark says "checked a recheck interval minus CLAIM ago")."""
+        now = utcnow()
+        stale = now - self.recheck
         with self.database.session() as session:
             rows = session.execute(
                 select(Alert.id, Alert.domain)
                 .where(or_(Alert.dns_checked_at.is_(None), Alert.dns_checked_at < stale))
                 .order_by(Alert.dns_checked_at.is_not(None), Alert.dns_checked_at, Alert.id)
                 .limit(limit)
-            )
-            return [(row.id, row.domain) for row in rows]
+                .with_for_update(skip_locked=True, of=Alert)
+            ).all()
+            claimed = [(row.id, row.domain) for row in rows]
+            if claimed:
+                session.execute(
+                    update(Alert)
+                    .where(Alert.id.in_([alert_id for alert_id, _ in claimed]))
+                    .values(dns_checked_at=stale + CLAIM)
+                )
+            return claimed
 
     def _mark_checked(self, alert_id: int) -> None:
         with self.database.session() as session:

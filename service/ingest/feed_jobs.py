@@ -130,6 +130,10 @@ class FeedJobs:
                 log.warning("feed %s failed: %s", spec.name, exc)
                 feeds.record_error(self.database, spec.name, spec.kind, str(exc))
                 continue
+            except Exception as exc:  # one feed's trouble must not stop the others
+                log.exception("feed %s failed", spec.name)
+                feeds.record_error(self.database, spec.name, spec.kind, f"unexpected: {exc}")
+                continue
             reports.append(report)
         return reports
 

@@ -37,8 +37,20 @@ def require_configured(settings: Settings) -> None:
         )
 
 
+STALE_RUN = timedelta(hours=6)
+
+
 def start_run(session: Session, brand_id: int) -> int:
+    """A new run; refused while another run of the brand is going (LLM spend, duplicates)."""
     get_brand(session, brand_id)
+    running = session.scalar(
+        select(PhantomRun).where(PhantomRun.brand_id == brand_id, PhantomRun.status == "running")
+    )
+    if running is not None:
+        if utcnow() - running.started_at < STALE_RUN:
+            raise Conflict(f"a probe of this brand is already running (run {running.id})")
+        running.status, running.finished_at = "failed", utcnow()  # died with its worker
+        running.errors = [{"kind": "abandoned", "message": "the run never finished"}]
     run = PhantomRun(brand_id=brand_id, status="running", model_stats=[], errors=[])
     session.add(run)
     session.flush()
@@ -75,19 +87,19 @@ async def probe(
             clients,
             budget_requests=settings.phantom_budget,
         )
+        with database.session() as session:
+            run = _store(session, brand_id, run_id, result, settings.phantom_watch_top)
+            session.expunge(run)
+            return run
     except Exception as exc:
         log.exception("phantom probe of brand %s failed", brand_id)
         with database.session() as session:
-            run = session.get(PhantomRun, run_id)
-            assert run is not None
-            run.status, run.finished_at = "failed", utcnow()
-            run.errors = [{"kind": type(exc).__name__, "message": str(exc)}]
-            session.expunge(run)
-            return run
-    with database.session() as session:
-        run = _store(session, brand_id, run_id, result, settings.phantom_watch_top)
-        session.expunge(run)
-        return run
+            failed = session.get(PhantomRun, run_id)
+            assert failed is not None
+            failed.status, failed.finished_at = "failed", utcnow()
+            failed.errors = [{"kind": type(exc).__name__, "message": str(exc)}]
+            session.expunge(failed)
+            return failed
 
 
 def _store(

@@ -129,18 +129,28 @@ class DueEntry:
     domain: str
 
 
+CLAIM = timedelta(minutes=10)  # a claimed name is due again this long after, if not checked
+
+
 def due(session: Session, limit: int) -> list[DueEntry]:
-    rows = session.scalars(
-        select(WatchEntry)
-        .join(Brand, Brand.id == WatchEntry.brand_id)
-        .where(
-            WatchEntry.next_check_at <= utcnow(),
-            Brand.deleted_at.is_(None),
-            Brand.enabled.is_(True),
+    """Claim the names due for a check, so several workers never check the same one."""
+    now = utcnow()
+    rows = list(
+        session.scalars(
+            select(WatchEntry)
+            .join(Brand, Brand.id == WatchEntry.brand_id)
+            .where(
+                WatchEntry.next_check_at <= now,
+                Brand.deleted_at.is_(None),
+                Brand.enabled.is_(True),
+            )
+            .order_by(WatchEntry.next_check_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=WatchEntry)
         )
-        .order_by(WatchEntry.next_check_at)
-        .limit(limit)
     )
+    for entry in rows:
+        entry.next_check_at = now + CLAIM
     return [DueEntry(e.id, e.domain) for e in rows]
 
 

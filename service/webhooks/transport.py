@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import ipaddress
 import logging
 import socket
@@ -214,13 +215,18 @@ def _failure(
 
 
 def redact_url(url: str | httpx.URL) -> str:
-    """scheme://host:port/path: no credentials, no query (tokens hide there), for logs."""
+    """scheme://host:port/… for logs: no credentials, query or path (Slack, Discord and Teams
+    put the secret in the path), only a short hash telling paths apart."""
     parsed = httpx.URL(str(url))
     port = f":{parsed.port}" if parsed.port else ""
     host = parsed.raw_host.decode("ascii", "replace")
     if ":" in host:
         host = f"[{host}]"
-    return f"{parsed.scheme}://{host}{port}{parsed.path}"
+    path = parsed.path
+    if path in ("", "/"):
+        return f"{parsed.scheme}://{host}{port}{path}"
+    digest = hashlib.sha256(path.encode()).hexdigest()[:8]
+    return f"{parsed.scheme}://{host}{port}/…#{digest}"
 
 
 def _elapsed_ms(start: float) -> float:

@@ -335,4 +335,8 @@ def test_logs_hold_no_secrets(caplog: pytest.LogCaptureFixture) -> None:
     assert "hooks.example.com" in text
     for secret in ("SPLUNKTOKEN", "QUERYTOKEN", "user:pw"):
         assert secret not in text
-    assert redact_url("https://u:p@h.example:8443/a/b?q=1") == "https://h.example:8443/a/b"
+    shown = redact_url("https://u:p@h.example:8443/services/T0/B0/SECRET?q=1")
+    assert shown.startswith("https://h.example:8443/…#")
+    assert "SECRET" not in shown
+    assert "u:p" not in shown
+    assert redact_url("https://h.example/") == "https://h.example/"
