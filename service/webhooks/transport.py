@@ -11,6 +11,7 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -214,6 +215,11 @@ def _failure(
     )
 
 
+# Exchanges get threads of their own: sharing the default pool with DNS lookups and
+# database calls would count time spent queueing for a thread against a receiver's timeout.
+_HTTP_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="webhook-http")
+
+
 def redact_url(url: str | httpx.URL) -> str:
     """scheme://host:port/… for logs: no credentials, query or path (Slack, Discord and Teams
     put the secret in the path), only a short hash telling paths apart."""
@@ -307,8 +313,13 @@ class HttpSender:
             # One deadline for resolving, connecting, sending and reading.
             async with asyncio.timeout(self.timeout):
                 ip = (await self.policy.addresses(host, port))[0]
-                status, resp_headers, raw, truncated = await asyncio.to_thread(
-                    self._exchange, spec, target, host, ip
+                (
+                    status,
+                    resp_headers,
+                    raw,
+                    truncated,
+                ) = await asyncio.get_running_loop().run_in_executor(
+                    _HTTP_THREADS, self._exchange, spec, target, host, ip
                 )
         except TimeoutError:
             where = str(ip) if ip else None
