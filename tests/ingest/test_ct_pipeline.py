@@ -244,7 +244,21 @@ def test_a_young_partial_tile_is_left_until_it_fills(
     pk = logs["static"]
     report = poll(database, pk, cfg(partial_tile_wait=300.0))
     assert (report.entries, report.next_index) == (0, 0)
+    # the head is still verified: the partial tile's leaf hashes complete the tree
+    assert report.verified
+    assert state(database, pk).verified_head["size"] == emu.static.size  # type: ignore[index]
     emu.add_certificates([[f"fill{i}.example.com"] for i in range(60)])  # 266 entries
     report = poll(database, pk, cfg(partial_tile_wait=300.0))
     assert report.next_index == 256
+    assert report.verified
     assert set(alert_domains(database)) == EXPECTED
+
+
+def test_a_lie_is_caught_while_the_right_edge_tile_fills(
+    database: Database, emu: Emulator, logs: dict[str, int]
+) -> None:
+    pk = logs["static"]
+    emu.static.faults.lie_about_root = True
+    report = poll(database, pk, cfg(partial_tile_wait=300.0))
+    assert report.stopped_unhealthy
+    assert not state(database, pk).healthy
