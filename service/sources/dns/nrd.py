@@ -13,7 +13,7 @@ from typing import IO
 import httpx
 
 from service.detection import normalize_domain
-from service.detection.normalize import InvalidDomain
+from service.detection.normalize import InvalidDomain, split_ascii
 from service.sources.dns.errors import FeedError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -77,6 +77,11 @@ def _parse_line(raw: bytes, number: int) -> tuple[str | None, str | None]:
     if "/" in text:
         # normalize_domain would take the host out of a URL; a feed line must be a name.
         return "a URL, not a domain name", None
+    fast = split_ascii(text)
+    if fast is not None and not fast[2] and fast[3] < len(fast[1]):
+        # A plain ASCII host with a label left of its public suffix (most lines): the
+        # full normalization (IDNA, skeletons) is the scorer's job, not the reader's.
+        return None, fast[0]
     try:
         name = normalize_domain(text)
     except InvalidDomain as exc:
