@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from typing import Literal
 
@@ -178,6 +179,12 @@ class Settings(BaseSettings):
         '.gz accepted) or "zone:PATH" (RFC 1035 zone file; new delegations are scored).',
     )
     feeds_interval: float = Field(3600, gt=0, description="Seconds between feed polls.")
+    feeds_processes: int = Field(
+        default_factory=lambda: min(4, os.cpu_count() or 1),
+        ge=1,
+        le=64,
+        description="Processes scoring a large feed (default: the cores, at most 4).",
+    )
 
     webhook_poll_interval: float = Field(
         1.0, gt=0, description="Seconds between rounds of the webhook delivery worker."

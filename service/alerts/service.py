@@ -98,12 +98,35 @@ def record_many(
             select(Alert).where(tuple_(Alert.brand_id, Alert.domain).in_(pairs))
         )
     }
+    firsts = {}
+    for evidence in evidences:
+        key = (evidence.brand_id, evidence.domain)
+        if key not in known and key not in firsts:
+            firsts[key] = evidence
+    created: dict[tuple[int, str], Alert] = {}
+    if firsts:
+        try:
+            # One savepoint and one flush for all the new alerts of the batch.
+            with session.begin_nested():
+                for key, evidence in firsts.items():
+                    created[key] = _create(session, evidence, actor, flush=False)
+                session.flush()
+        except IntegrityError:
+            # Another worker inserted one of them meanwhile: one at a time instead.
+            created = {}
+            for key, evidence in firsts.items():
+                alert, was_created = _record(session, evidence, actor, _find(session, *key))
+                (created if was_created else known)[key] = alert
     out: list[tuple[Alert, bool]] = []
     for evidence in evidences:
         key = (evidence.brand_id, evidence.domain)
-        alert, created = _record(session, evidence, actor, known.get(key))
-        known[key] = alert  # the same pair twice in a batch: the second adds evidence
-        out.append((alert, created))
+        if key in created and firsts.get(key) is evidence:
+            out.append((created[key], True))
+            continue
+        alert = known.get(key) or created[key]
+        _add_evidence(session, alert, evidence, actor)
+        known[key] = alert
+        out.append((alert, False))
     return out
 
 
@@ -127,7 +150,7 @@ def _find(session: Session, brand_id: int, domain: str) -> Alert | None:
     return session.scalar(select(Alert).where(Alert.brand_id == brand_id, Alert.domain == domain))
 
 
-def _create(session: Session, evidence: Evidence, actor: str) -> Alert:
+def _create(session: Session, evidence: Evidence, actor: str, flush: bool = True) -> Alert:
     alert = Alert(
         brand_id=evidence.brand_id,
         domain=evidence.domain,
@@ -142,7 +165,8 @@ def _create(session: Session, evidence: Evidence, actor: str) -> Alert:
     )
     _set_score(alert, evidence.score)
     session.add(alert)
-    session.flush()
+    if flush:
+        session.flush()
     _append_event(
         session,
         alert,
@@ -156,8 +180,12 @@ def _create(session: Session, evidence: Evidence, actor: str) -> Alert:
 
 def _append_event(session: Session, alert: Alert, **fields: Any) -> AlertEvent:
     """Add an event to the alert's trail and, in the same transaction, its webhook deliveries."""
-    event = AlertEvent(alert_id=alert.id, **fields)
-    session.add(event)
+    event = AlertEvent(**fields)
+    if alert.id is None:
+        alert.events.append(event)  # not flushed yet: the id comes with the batch's flush
+    else:
+        event.alert_id = alert.id
+        session.add(event)
     enqueue_alert_event(session, alert, event)
     return event
 

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice
 
 from sqlalchemy import select
 
 from service.alerts.models import AlertSource
-from service.alerts.service import record_many
+from service.alerts.service import Evidence, record_many
 from service.db import Database, utcnow
 from service.feeds.models import FeedCursor
-from service.ingest.scoring import BrandIndexCache
+from service.ingest.scoring import BrandIndexCache, score_inherited, scoring_processes
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,13 @@ class FeedReport:
     @property
     def names_per_second(self) -> float:
         return self.names / self.seconds if self.seconds else 0.0
+
+
+SOURCE = AlertSource.FEED
+
+
+def _score(batch: list[str], when: datetime, context: dict[str, object]) -> list[Evidence]:
+    return score_inherited(batch, SOURCE, when, context)
 
 
 def _batches(names: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -72,6 +81,7 @@ def ingest(
     batch_size: int = 5000,
     seen_at: datetime | None = None,
     force: bool = False,
+    processes: int = 1,
 ) -> FeedReport:
     """Score the names of one feed content (identified by `digest`) into alerts."""
     started = time.perf_counter()
@@ -85,20 +95,34 @@ def ingest(
     report.resumed_at = skip
     when = seen_at or utcnow()
     position = skip
-    for batch in _batches(islice(names, skip, None), batch_size):
-        # Score before the write transaction opens: it should hold locks for writes only.
-        with database.session() as session:
-            brand_set = cache.get(session)
-        evidences = brand_set.evidence(batch, AlertSource.FEED, when, {"feed": name})
-        with database.session() as session:
-            for _, created in record_many(session, evidences):
-                report.alerts_created += created
-                report.alerts_updated += not created
-            position += len(batch)
-            row = session.get(FeedCursor, cursor.id)
-            assert row is not None
-            row.pending_digest, row.position = digest, position
-        report.names += len(batch)
+    context: dict[str, object] = {"feed": name}
+    with database.session() as session:
+        brand_set = cache.get(session)
+    batches = _batches(islice(names, skip, None), batch_size)
+    first = next(batches, None)
+    second = next(batches, None)
+    # A feed of more than one batch is scored on several cores; results are still
+    # recorded strictly in order, so the stored position stays a true resume point.
+    with scoring_processes(brand_set, processes if second is not None else 1) as pool:
+        pending: deque[tuple[list[str], Future[list[Evidence]] | None]] = deque()
+        upcoming = chain([b for b in (first, second) if b is not None], batches)
+        while True:
+            while len(pending) < max(1, 2 * processes) and (batch := next(upcoming, None)):
+                job = pool.submit(_score, batch, when, context) if pool else None
+                pending.append((batch, job))
+            if not pending:
+                break
+            batch, job = pending.popleft()
+            evidences = job.result() if job else brand_set.evidence(batch, SOURCE, when, context)
+            with database.session() as session:
+                for _, created in record_many(session, evidences):
+                    report.alerts_created += created
+                    report.alerts_updated += not created
+                position += len(batch)
+                row = session.get(FeedCursor, cursor.id)
+                assert row is not None
+                row.pending_digest, row.position = digest, position
+            report.names += len(batch)
     with database.session() as session:
         row = session.get(FeedCursor, cursor.id)
         assert row is not None

@@ -77,7 +77,15 @@ class FeedJobs:
         parsed = read_nrd(data)
         for bad in parsed.bad[:20]:
             log.warning("feed %s line %d skipped: %s", name, bad.line, bad.reason)
-        return feeds.ingest(self.database, name, "nrd", digest, parsed.domains, brands=self.brands)
+        return feeds.ingest(
+            self.database,
+            name,
+            "nrd",
+            digest,
+            parsed.domains,
+            brands=self.brands,
+            processes=self.settings.feeds_processes,
+        )
 
     def ingest_zone(self, name: str, path: Path) -> feeds.FeedReport:
         """Score the delegations new since the previous version of a zone file.
@@ -99,7 +107,15 @@ class FeedJobs:
             )
         else:
             names = list(new_delegations(previous, path, workdir=self.state_dir))
-        report = feeds.ingest(self.database, name, "zone", digest, names, brands=self.brands)
+        report = feeds.ingest(
+            self.database,
+            name,
+            "zone",
+            digest,
+            names,
+            brands=self.brands,
+            processes=self.settings.feeds_processes,
+        )
         shutil.copyfile(path, keep)
         with self.database.session() as session:
             cursor = session.scalar(select(FeedCursor).where(FeedCursor.name == name))

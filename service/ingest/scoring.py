@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -109,3 +112,34 @@ class BrandIndexCache:
         with self._lock:
             self._version, self._current = version, built
         return built
+
+
+# The brand set a forked scoring process inherits (set just before the fork).
+_INHERITED: BrandSet | None = None
+
+
+def score_inherited(
+    names: list[str], source: AlertSource, seen_at: datetime, context: dict[str, object]
+) -> list[Evidence]:
+    assert _INHERITED is not None, "scoring process started without a brand set"
+    return _INHERITED.evidence(names, source, seen_at, context)
+
+
+@contextmanager
+def scoring_processes(brand_set: BrandSet, processes: int) -> Iterator[Executor | None]:
+    """Processes that score with `brand_set` (inherited by fork: no index is pickled).
+
+    Scoring is pure CPU: a feed of distinct names scores on every core this way. None
+    when one process is asked for or fork is unavailable: the caller scores inline.
+    """
+    global _INHERITED
+    if processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    _INHERITED = brand_set
+    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+        _INHERITED = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -342,3 +343,42 @@ def test_tampered_cursors_are_400_not_500(client: TestClient, read_headers: dict
             "/v1/alerts", params={"sort": sort, "cursor": cursor}, headers=read_headers
         )
         assert_problem(response, 400, "bad-request")
+
+
+def test_record_many_survives_a_concurrent_insert(
+    client: TestClient,
+    database: Database,
+    admin_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another worker inserts the same alert between our lookup and our flush."""
+    from service.alerts import service as alerts_service
+
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("needs a second writer while the first transaction is open (PostgreSQL)")
+    brand_id = make_brand(client, admin_headers)
+    real_create = alerts_service._create
+    raced = {"done": False}
+
+    def racing_create(session: Any, evidence: Any, actor: str, flush: bool = True) -> Any:
+        if not raced["done"]:
+            raced["done"] = True
+            seed(database, brand_id, evidence.domain, 60)  # committed by the other worker
+        return real_create(session, evidence, actor, flush)
+
+    monkeypatch.setattr(alerts_service, "_create", racing_create)
+    evidence = Evidence(
+        brand_id=brand_id,
+        domain="paypa1.com",
+        registrable="paypa1.com",
+        unicode="paypa1.com",
+        score=90,
+        reasons=[{"technique": "homoglyph", "detail": "l->1"}],
+        source=AlertSource.CT,
+    )
+    with database.session() as session:
+        ((alert, created),) = alerts_service.record_many(session, [evidence])
+    assert not created
+    detail = client.get(f"/v1/alerts/{alert.id}", headers=admin_headers).json()
+    assert detail["score"] == 90
+    assert [e["kind"] for e in detail["events"]] == ["created", "evidence_added"]

@@ -138,7 +138,7 @@ def test_a_crash_mid_batch_loses_and_duplicates_nothing(
     database: Database, emu: Emulator, logs: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pk = logs["rfc6962"]
-    real_record = alerts_service._record
+    real_record = alerts_service._create
     calls = {"n": 0}
 
     def crashing_record(*args: Any, **kwargs: Any) -> Any:
@@ -148,7 +148,7 @@ def test_a_crash_mid_batch_loses_and_duplicates_nothing(
             raise RuntimeError("power cut")
         return result
 
-    monkeypatch.setattr(alerts_service, "_record", crashing_record)
+    monkeypatch.setattr(alerts_service, "_create", crashing_record)
     failed = poll(database, pk, cfg(batch_size=1000))
     assert failed.error is not None
     assert "power cut" in failed.error
@@ -156,7 +156,7 @@ def test_a_crash_mid_batch_loses_and_duplicates_nothing(
     assert alert_domains(database) == []
     assert state(database, pk).next_index == 0
 
-    monkeypatch.setattr(alerts_service, "_record", real_record)
+    monkeypatch.setattr(alerts_service, "_create", real_record)
     report = poll(database, pk)
     assert report.error is None
     assert set(alert_domains(database)) == EXPECTED

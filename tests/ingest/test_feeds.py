@@ -55,7 +55,7 @@ def test_a_feed_is_scored_once(database: Database) -> None:
 def test_a_crash_mid_feed_resumes_after_the_last_batch(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = alerts_service._record
+    real = alerts_service._create
     calls = {"n": 0}
 
     def crash_on_second(*args: Any, **kwargs: Any) -> Any:
@@ -64,7 +64,7 @@ def test_a_crash_mid_feed_resumes_after_the_last_batch(
             raise RuntimeError("killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(alerts_service, "_record", crash_on_second)
+    monkeypatch.setattr(alerts_service, "_create", crash_on_second)
     with pytest.raises(RuntimeError):
         feeds.ingest(database, "feed", "nrd", "d", NAMES, batch_size=10)
     # the batch holding paypa1.com committed; the one that crashed did not
@@ -74,7 +74,7 @@ def test_a_crash_mid_feed_resumes_after_the_last_batch(
         assert cursor is not None
         assert (cursor.pending_digest, cursor.position) == ("d", 50)
 
-    monkeypatch.setattr(alerts_service, "_record", real)
+    monkeypatch.setattr(alerts_service, "_create", real)
     report = feeds.ingest(database, "feed", "nrd", "d", NAMES, batch_size=10)
     assert report.resumed_at == 50
     assert report.names == 50
