@@ -116,6 +116,7 @@ def main() -> int:
 
         settings = Settings(database_url=url.render_as_string(hide_password=False))
         client = TestClient(create_app(settings, database))
+        client.__enter__()  # run the app's startup, as a server would
         headers = {"Authorization": f"Bearer {key}"}
         page = {"limit": args.page}
 
@@ -184,7 +185,7 @@ def main() -> int:
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))
         baseline = run_all()
-        client.close()
+        client.__exit__(None, None, None)
         database.dispose()
 
         print(

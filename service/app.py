@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,6 +41,11 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Everything alive now (modules, the Public Suffix List, word lists) lives as long
+        # as the process: keep it out of full collections, which otherwise walk it and
+        # stall a request for ~80 ms every few hundred requests.
+        gc.collect()
+        gc.freeze()
         yield
         if owned:
             db.dispose()
