@@ -140,14 +140,7 @@ def main() -> int:
             ("min_severity=critical", lambda: {**page, "min_severity": "critical"}),
             ("technique=homoglyph", lambda: {**page, "technique": "homoglyph"}),
             ("source=dns", lambda: {**page, "source": "dns"}),
-            (
-                "since last 24 h",
-                lambda: (
-                    {**page, "since": "2000-01-01T00:00:00Z"}
-                    if False
-                    else {**page, "since": _hours_ago(24)}
-                ),
-            ),
+            ("since last 24 h", lambda: {**page, "since": _hours_ago(24)}),
             ("sort=-score", lambda: {**page, "sort": "-score"}),
             (
                 "brand_id+status=new",
