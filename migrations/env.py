@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
 
 import service.models  # noqa: F401  (fills the metadata)
 from service.config import get_settings, normalize_database_url
-from service.db import Base, include_in_schema_comparison
+from service.db import Base, include_in_schema_comparison, make_engine
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().sqlalchemy_url.render_as_string(
@@ -23,11 +22,9 @@ def run_offline() -> None:
 
 
 def run_online() -> None:
-    connectable = engine_from_config(
-        {"sqlalchemy.url": normalize_database_url(url).render_as_string(hide_password=False)},
-        prefix="sqlalchemy.",
-        poolclass=pool.NullPool,
-    )
+    # The service's own engine: same SQLite pragmas and transaction handling, and the
+    # directory of a new SQLite file is created.
+    connectable = make_engine(normalize_database_url(url))
     with connectable.connect() as connection:
         context.configure(
             connection=connection,
@@ -38,6 +35,7 @@ def run_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+    connectable.dispose()
 
 
 if context.is_offline_mode():

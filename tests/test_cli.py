@@ -137,3 +137,14 @@ def test_serve_refuses_an_unmigrated_database(env: dict[str, str]) -> None:
     )
     assert result.returncode == 1
     assert "never migrated" in result.stderr
+
+
+def test_migrate_creates_the_directory_of_a_new_sqlite_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What `make run` does on a fresh clone: ./data/ does not exist yet."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PHANTOMWATCH_DATABASE_URL", raising=False)
+    assert main(["migrate"]) == 0
+    assert (tmp_path / "data" / "phantomwatch.db").is_file()
+    assert "database at revision" in capsys.readouterr().err
