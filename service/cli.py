@@ -65,8 +65,10 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # Alembic announces its context on every readiness check.
+    # Alembic announces its context on every readiness check, and APScheduler every
+    # job run (the webhook worker runs every second): keep their chatter out of INFO.
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
