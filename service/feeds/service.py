@@ -78,7 +78,7 @@ def ingest(
     names: Iterable[str],
     *,
     brands: BrandIndexCache | None = None,
-    batch_size: int = 5000,
+    batch_size: int = 10000,
     seen_at: datetime | None = None,
     force: bool = False,
     processes: int = 1,
