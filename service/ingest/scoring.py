@@ -116,6 +116,7 @@ class BrandIndexCache:
 
 # The brand set a forked scoring process inherits (set just before the fork).
 _INHERITED: BrandSet | None = None
+_INHERITED_LOCK = threading.Lock()
 
 
 def score_inherited(
@@ -136,10 +137,11 @@ def scoring_processes(brand_set: BrandSet, processes: int) -> Iterator[Executor 
     if processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
-    _INHERITED = brand_set
-    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
-    try:
-        yield pool
-    finally:
-        pool.shutdown(cancel_futures=True)
-        _INHERITED = None
+    with _INHERITED_LOCK:  # one set of scoring processes at a time: they share the global
+        _INHERITED = brand_set
+        pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+        try:
+            yield pool
+        finally:
+            pool.shutdown(cancel_futures=True)
+            _INHERITED = None
