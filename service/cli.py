@@ -17,14 +17,12 @@ from service.config import ConfigError, Settings
 from service.db import Database
 from service.detection.command import register as register_score
 from service.errors import PhantomWatchError
+from service.exits import EXIT_FAILURE, EXIT_USAGE
 from service.sources.ct.command import register_tail
 from service.sources.ct.loglist import OFFICIAL_URL as OFFICIAL_LOG_LIST_URL
 from service.sources.dns.command import register_lookup
 
 log = logging.getLogger("phantomwatch")
-
-EXIT_USAGE = 2
-EXIT_FAILURE = 1
 
 
 class CliError(Exception):

@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from service.feeds.spec import FeedSpec
+
 DEFAULT_DATABASE_URL = "sqlite:///./data/phantomwatch.db"
 SUPPORTED_DRIVERS = ("sqlite", "postgresql")
 
@@ -255,9 +257,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_feeds(cls, value: list[str]) -> list[str]:
         for text in value:
-            kind, sep, location = text.partition(":")
-            if not sep or kind not in ("nrd", "zone") or not location:
-                raise ValueError(f"feed {text!r}: write nrd:PATH_OR_URL or zone:PATH")
+            FeedSpec.parse(text)
         return value
 
     @property

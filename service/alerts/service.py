@@ -22,6 +22,7 @@ from service.alerts.models import (
 )
 from service.brands.models import Brand
 from service.db import utcnow
+from service.detection import severity_for as engine_bands
 from service.errors import BadRequest, InvalidTransition, NotFound
 from service.pagination import decode_cursor, encode_cursor
 from service.webhooks.outbox import enqueue_alert_event
@@ -41,9 +42,7 @@ SORT_COLUMNS = {"first_seen": Alert.first_seen, "last_seen": Alert.last_seen, "s
 
 
 def severity_for(score: int) -> Severity:
-    """Severity band of a score; shared with the detection engine's bands."""
-    from service.detection import severity_for as engine_bands
-
+    """Severity band of a score; the detection engine's bands."""
     return Severity(engine_bands(score))
 
 

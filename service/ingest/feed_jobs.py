@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import logging
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -16,33 +15,13 @@ from service.config import Settings
 from service.db import Database
 from service.feeds import service as feeds
 from service.feeds.models import FeedCursor
+from service.feeds.spec import FeedSpec
 from service.ingest.scoring import BrandIndexCache
 from service.sources.dns.errors import DnsError
 from service.sources.dns.nrd import fetch_feed, read_nrd
 from service.sources.dns.zonefile import delegations, new_delegations
 
 log = logging.getLogger(__name__)
-
-KINDS = ("nrd", "zone")
-
-
-@dataclass(frozen=True)
-class FeedSpec:
-    kind: str
-    location: str
-
-    @classmethod
-    def parse(cls, text: str) -> FeedSpec:
-        kind, sep, location = text.partition(":")
-        if not sep or kind not in KINDS or not location:
-            raise ValueError(f"feed {text!r}: write nrd:PATH_OR_URL or zone:PATH")
-        if kind == "zone" and location.startswith(("http://", "https://")):
-            raise ValueError(f"feed {text!r}: zone files are read from disk")
-        return cls(kind, location)
-
-    @property
-    def name(self) -> str:
-        return f"{self.kind}:{self.location}"
 
 
 def _digest(path: Path) -> str:

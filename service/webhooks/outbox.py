@@ -13,7 +13,6 @@ from service.alerts.schemas import AlertEventOut, AlertOut
 from service.db import utcnow
 from service.webhooks.models import WebhookDelivery, WebhookSubscription
 
-EVENT_TYPES = ("alert.created", "alert.updated", "alert.status_changed", "source.unhealthy")
 _TYPE_OF_KIND = {
     EventKind.CREATED.value: "alert.created",
     EventKind.EVIDENCE_ADDED.value: "alert.updated",

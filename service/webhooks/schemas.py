@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.alerts.models import Severity
 from service.errors import reject_nulls
+from service.webhooks.events import ALERT_EVENT_TYPES, EventType
 
 Format = Literal["json", "splunk", "cef"]
-EventType = Literal["alert.created", "alert.updated", "alert.status_changed", "source.unhealthy"]
-ALL_ALERT_EVENTS: list[EventType] = ["alert.created", "alert.updated", "alert.status_changed"]
+ALL_ALERT_EVENTS: list[EventType] = list(ALERT_EVENT_TYPES)
 
 TARGET_DOC = (
     "`https://...` (or `http://`) for `json` and `splunk`; `udp://host:port`, "

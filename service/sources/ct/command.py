@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from service.exits import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from service.sources.ct.entries import extract
 from service.sources.ct.errors import CTError, MalformedEntry, VerificationError
 from service.sources.ct.http import CTHttpClient
@@ -20,15 +21,7 @@ from service.sources.ct.merkle import CompactRange
 from service.sources.ct.reader import LogReader, reader_for
 from service.sources.ct.tiles import StaticLog, full_tiles_end
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 BOUNDED_MAX_FAILURES = 5
-
-
-class UsageError(Exception):
-    """Bad input from the user: one line on stderr, exit code 2."""
 
 
 def register_tail(ct_subparsers: Any) -> None:

@@ -11,18 +11,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from service.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from service.sources.dns.enrich import enrich
 from service.sources.dns.errors import DnsError
 from service.sources.dns.registration import registrable_of
 from service.sources.dns.resolver import DnsClient, ResolverConfig, parse_nameserver
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-
-
-class UsageError(Exception):
-    """Bad input from the user: one line on stderr, exit code 2."""
 
 
 def register_lookup(dns_subparsers: Any) -> None:
