@@ -50,6 +50,15 @@ def subscribe(
     return dict(response.json())
 
 
+def hook(
+    client: TestClient, headers: dict[str, str], receiver: HttpReceiver, **extra: Any
+) -> dict[str, Any]:
+    """Subscribe a receiver and teach it the subscription's signing secret."""
+    sub = subscribe(client, headers, receiver.url, **extra)
+    receiver.secrets = [sub["secret"]]
+    return sub
+
+
 def report(client: TestClient, headers: dict[str, str], brand_id: int, domain: str) -> int:
     response = client.post(
         "/v1/alerts", json={"brand_id": brand_id, "domain": domain}, headers=headers
@@ -65,9 +74,8 @@ def test_signed_json_events_arrive_in_order(
     admin_headers: dict[str, str],
     http_receiver: HttpReceiver,
 ) -> None:
-    sub = subscribe(client, admin_headers, http_receiver.url)
+    sub = hook(client, admin_headers, http_receiver)
     assert sub["secret"].startswith("whsec_")
-    http_receiver.secrets = [sub["secret"]]
     assert "secret" not in client.get(f"/v1/webhooks/{sub['id']}", headers=admin_headers).json()
 
     brand_id = make_brand(client, admin_headers)
@@ -99,15 +107,14 @@ def test_filters_choose_what_a_subscriber_hears(
 ) -> None:
     paypal = make_brand(client, admin_headers)
     acme = make_brand(client, admin_headers, "Acme", "acme.com")
-    sub = subscribe(
+    hook(
         client,
         admin_headers,
-        http_receiver.url,
+        http_receiver,
         brand_ids=[paypal],
         min_severity="high",
         event_types=["alert.created"],
     )
-    http_receiver.secrets = [sub["secret"]]
     report(client, admin_headers, paypal, "paypa1.com")  # high: delivered
     report(client, admin_headers, paypal, "example-unrelated.org")  # score 0: filtered out
     report(client, admin_headers, acme, "acrne.com")  # other brand: filtered out
@@ -122,8 +129,7 @@ def test_failures_retry_in_order_then_dead_letter_and_redeliver(
     admin_headers: dict[str, str],
     http_receiver: HttpReceiver,
 ) -> None:
-    sub = subscribe(client, admin_headers, http_receiver.url)
-    http_receiver.secrets = [sub["secret"]]
+    sub = hook(client, admin_headers, http_receiver)
     brand_id = make_brand(client, admin_headers)
     for domain in ("paypa1.com", "paypal-login.com", "pаypal.com"):
         report(client, admin_headers, brand_id, domain)
@@ -159,8 +165,7 @@ def test_old_events_are_dead_lettered(
     admin_headers: dict[str, str],
     http_receiver: HttpReceiver,
 ) -> None:
-    sub = subscribe(client, admin_headers, http_receiver.url)
-    http_receiver.secrets = [sub["secret"]]
+    hook(client, admin_headers, http_receiver)
     report(client, admin_headers, make_brand(client, admin_headers), "paypa1.com")
     http_receiver.fail_next(1, status=500)
     config = DeliveryConfig(max_age=timedelta(0))
@@ -174,8 +179,7 @@ def test_repeated_failures_pause_and_resume(
     admin_headers: dict[str, str],
     http_receiver: HttpReceiver,
 ) -> None:
-    sub = subscribe(client, admin_headers, http_receiver.url)
-    http_receiver.secrets = [sub["secret"]]
+    sub = hook(client, admin_headers, http_receiver)
     report(client, admin_headers, make_brand(client, admin_headers), "paypa1.com")
     http_receiver.fail_next(3, status=500)
     config = DeliveryConfig(backoff_initial=timedelta(0), pause_after=3)
@@ -197,8 +201,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(
     http_receiver: HttpReceiver,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sub = subscribe(client, admin_headers, http_receiver.url)
-    http_receiver.secrets = [sub["secret"]]
+    hook(client, admin_headers, http_receiver)
     brand_id = make_brand(client, admin_headers)
     for i in range(5):
         report(client, admin_headers, brand_id, f"paypal-login{i}.com")
@@ -232,8 +235,7 @@ def test_a_receiver_that_vanishes_gets_the_event_again_with_the_same_id(
     admin_headers: dict[str, str],
     http_receiver: HttpReceiver,
 ) -> None:
-    sub = subscribe(client, admin_headers, http_receiver.url)
-    http_receiver.secrets = [sub["secret"]]
+    hook(client, admin_headers, http_receiver)
     report(client, admin_headers, make_brand(client, admin_headers), "paypa1.com")
     http_receiver.drop_next(1)  # processes it, then dies before answering
     assert deliver(settings, database).failed == 1
@@ -291,8 +293,7 @@ def test_subscription_api(
             422,
             "validation",
         )
-    sub = subscribe(client, admin_headers, http_receiver.url)
-    http_receiver.secrets = [sub["secret"]]
+    sub = hook(client, admin_headers, http_receiver)
     probe = client.post(f"/v1/webhooks/{sub['id']}/test", headers=admin_headers).json()
     assert probe["ok"] is True
     assert probe["status_code"] == 200
@@ -327,7 +328,7 @@ def test_private_targets_are_refused_by_default(
 
     strict = settings.model_copy(update={"webhook_allow_private": []})
     with TestClient(create_app(strict, database)) as client:
-        sub = subscribe(client, admin_headers, http_receiver.url)
+        sub = hook(client, admin_headers, http_receiver)
         probe = client.post(f"/v1/webhooks/{sub['id']}/test", headers=admin_headers).json()
     assert probe["ok"] is False
     assert "127.0.0.1" in probe["error"]
@@ -344,8 +345,7 @@ def test_unhealthy_ct_log_is_announced(
     from service.ctlogs.models import CtLog
     from service.ctlogs.service import mark_unhealthy
 
-    sub = subscribe(client, admin_headers, http_receiver.url, event_types=["source.unhealthy"])
-    http_receiver.secrets = [sub["secret"]]
+    hook(client, admin_headers, http_receiver, event_types=["source.unhealthy"])
     with database.session() as session:
         log = CtLog(
             log_id="aWQ=",
@@ -375,8 +375,7 @@ def test_scheduled_delivery_uses_the_settings(
 ) -> None:
     from service.webhooks.delivery import delivery_job
 
-    sub = subscribe(client, admin_headers, http_receiver.url)
-    http_receiver.secrets = [sub["secret"]]
+    hook(client, admin_headers, http_receiver)
     report(client, admin_headers, make_brand(client, admin_headers), "paypa1.com")
     with database.session() as session:
         session.execute(update(WebhookDelivery).values(next_attempt_at=WebhookDelivery.created_at))
@@ -419,8 +418,7 @@ def test_a_worker_that_lost_its_lease_records_nothing(
 ) -> None:
     from service.webhooks.models import WebhookSubscription
 
-    sub = subscribe(client, admin_headers, http_receiver.url)
-    http_receiver.secrets = [sub["secret"]]
+    hook(client, admin_headers, http_receiver)
     report(client, admin_headers, make_brand(client, admin_headers), "paypa1.com")
 
     async def send_then_lose_lease(target: Any, event: Any) -> Any:
