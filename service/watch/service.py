@@ -41,6 +41,8 @@ def refresh_generated(
     )
     room = max(0, limit - int(generated or 0))
     added: list[WatchEntry] = []
+    if not room:
+        return added  # the hourly refresh: nothing to top up, so nothing to generate
     for candidate in top_candidates(to_spec(brand), limit):
         if len(added) >= room:
             break
