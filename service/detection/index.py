@@ -57,6 +57,9 @@ _V = TypeVar("_V")
 _Fast = tuple[str, list[str], bool, int, int]
 
 STRONG, MEDIUM, WEAK = "strong", "medium", "weak"
+# How a brand token in a label is spelled: as the keyword, with lookalike
+# characters only (``micros0ft``: deliberate), or one edit away (``microsft``).
+EXACT, LOOKALIKE, ONE_EDIT = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -111,11 +114,11 @@ class DetectionIndex:
         self._fuzzy_batch: dict[str, list[tuple[int, int]]] = {}
         self.cache_size = _CACHE_SIZE
         self._core_cache: dict[str, tuple[_CoreHit, ...]] = {}
-        self._hits_cache: dict[str, tuple[tuple[int, int, int, bool], ...]] = {}
+        self._hits_cache: dict[str, tuple[tuple[int, int, int, int], ...]] = {}
         self._label_cache: dict[
             str,
             tuple[
-                tuple[tuple[int, int, int, bool], ...], tuple[tuple[int, int, str, int, bool], ...]
+                tuple[tuple[int, int, int, int], ...], tuple[tuple[int, int, str, int, bool], ...]
             ],
         ] = {}
         # Raw line -> result (or (domain, registrable) for names without evidence).
@@ -675,8 +678,8 @@ class DetectionIndex:
         labels = n.labels
         if any(lab.startswith("xn--") for lab in labels[: core_idx + 1]):
             labels = tuple(n.skeletons[: core_idx + 1]) + labels[core_idx + 1 :]
-        # (k_id, label index, start in label, end in label, misspelled)
-        hits: list[tuple[int, int, int, int, bool]] = []
+        # (k_id, label index, start in label, end in label, spelling)
+        hits: list[tuple[int, int, int, int, int]] = []
         for li in range(core_idx + 1):
             lab = labels[li]
             for k_id, s, e, mis in self._label_hits(lab):
@@ -782,22 +785,23 @@ class DetectionIndex:
             self._result_cache[raw] = entry
         return res
 
-    def _token_typo(self, tok: str) -> list[int]:
-        """Keyword ids one edit (or lookalike characters) away from a hyphen-delimited token."""
+    def _token_typo(self, tok: str) -> list[tuple[int, int]]:
+        """(keyword id, LOOKALIKE or ONE_EDIT) for keywords a hyphen-delimited token imitates."""
         sk = skeleton(tok)
         cands = set(self._skel_d1.get(sk, ()))
         for d in typo.deletes(sk):
             cands.update(self._skel_d1.get(d, ()))
-        found: list[int] = []
+        found: list[tuple[int, int]] = []
         for k_id in cands:
             kw = self._kw[k_id]
             if kw.tier == WEAK or tok == kw.compact or tok == kw.text:
                 continue
-            if sk != kw.skel and (
-                kw.tier != STRONG or DamerauLevenshtein.distance(sk, kw.skel, score_cutoff=1) > 1
+            if sk == kw.skel:
+                found.append((k_id, LOOKALIKE))
+            elif (
+                kw.tier == STRONG and DamerauLevenshtein.distance(sk, kw.skel, score_cutoff=1) <= 1
             ):
-                continue
-            found.append(k_id)
+                found.append((k_id, ONE_EDIT))
         return found
 
     def _is_token(self, lab: str, s: int, e: int, tier: str, has_words: bool) -> bool:
@@ -816,32 +820,46 @@ class DetectionIndex:
         bounds = lexicon.word_boundaries(piece)
         return (left or (s - p0) in bounds) and (right or (e - p0) in bounds)
 
-    def _label_hits(self, lab: str) -> tuple[tuple[int, int, int, bool], ...]:
+    def _label_hits(self, lab: str) -> tuple[tuple[int, int, int, int], ...]:
         """Brand tokens (k_id, start, end, misspelled) in one label (cached)."""
         cached = self._hits_cache.get(lab)
         if cached is not None:
             return cached
-        hits: list[tuple[int, int, int, bool]] = []
+        hits: list[tuple[int, int, int, int]] = []
         for end, (form, ids) in self._ac.iter(lab):
             start = end - len(form) + 1
             for k_id in ids:
-                hits.append((k_id, start, end + 1, False))
+                hits.append((k_id, start, end + 1, EXACT))
         if self._short:
             for m in _SHORT_TOKEN.finditer(lab):
                 for k_id in self._short.get(m.group(), ()):
-                    hits.append((k_id, m.start(), m.end(), False))
+                    hits.append((k_id, m.start(), m.end(), EXACT))
         if "-" in lab:
+            # A distinctive brand split by hyphens (wells-fargo-secure): match the
+            # label without them and map the span back.
+            joined = lab.replace("-", "")
+            where: list[int] | None = None
+            for end, (form, ids) in self._ac.iter(joined):
+                start = end - len(form) + 1
+                if where is None:
+                    where = [i for i, ch in enumerate(lab) if ch != "-"]
+                s0, e0 = where[start], where[end] + 1
+                if e0 - s0 == len(form):
+                    continue  # no hyphen inside: found above
+                for k_id in ids:
+                    if self._kw[k_id].tier == STRONG:
+                        hits.append((k_id, s0, e0, EXACT))
             off = 0
-            typo_keys: set[tuple[int, int]] = set()
+            typo_keys: dict[tuple[int, int], int] = {}
             for tok in lab.split("-"):
                 if len(tok) >= 5:
-                    for k_id in self._token_typo(tok):
-                        hits.append((k_id, off, off + len(tok), True))
-                        typo_keys.add((k_id, off))
+                    for k_id, kind in self._token_typo(tok):
+                        hits.append((k_id, off, off + len(tok), kind))
+                        typo_keys[k_id, off] = kind
                 off += len(tok) + 1
             if typo_keys:
                 # Same (keyword, start) as a misspelled token: report it as misspelled.
-                hits = [(k, s, e, m or (k, s) in typo_keys) for k, s, e, m in hits]
+                hits = [(k, s, e, m or typo_keys.get((k, s), EXACT)) for k, s, e, m in hits]
         result = tuple(hits)
         if self.cache_size:
             if len(self._hits_cache) >= self.cache_size:
@@ -851,7 +869,7 @@ class DetectionIndex:
 
     def _label_tokens(
         self, lab: str
-    ) -> tuple[tuple[tuple[int, int, int, bool], ...], tuple[tuple[int, int, str, int, bool], ...]]:
+    ) -> tuple[tuple[tuple[int, int, int, int], ...], tuple[tuple[int, int, str, int, bool], ...]]:
         """Brand tokens (k_id, start, end, misspelled) and context words of one label (cached)."""
         cached = self._label_cache.get(lab)
         if cached is not None:
@@ -899,7 +917,7 @@ class DetectionIndex:
         service: list[str],
         hosting: bool,
         abused: bool,
-        misspelled: bool = False,
+        misspelled: int = EXACT,
     ) -> None:
         kw = self._kw[k_id]
         b = self._brands[kw.brand]
@@ -921,7 +939,7 @@ class DetectionIndex:
             # Brand + unrelated word alone (thomsonreuters, googleapis) is mostly
             # benign or brand-owned: low, not flagged, until a lure word appears.
             base = {STRONG: 45, MEDIUM: 35, WEAK: 20}[kw.tier]
-            if service and not risk and tld in lexicon.LLM_TLDS:
+            if service and not risk and tld in lexicon.LLM_TLDS and misspelled != LOOKALIKE:
                 score = base + 10 + (5 if tld in {"io", "ai", "dev", "app"} else 0) + extra
                 self._reason(
                     out,
@@ -934,9 +952,14 @@ class DetectionIndex:
                     tld_risk=tld_risk,
                 )
                 return
-            score = base + risk_bonus + (5 if service else 0) + extra - (5 if misspelled else 0)
+            # Lookalike characters in a brand token are deliberate (nobody writes
+            # micros0ft by accident); one edit may be a different word.
+            spelling = {EXACT: 0, LOOKALIKE: 10, ONE_EDIT: -5}[misspelled]
+            score = base + risk_bonus + (5 if service else 0) + extra + spelling
             detail = f"brand token {kw.text!r} in {lab!r}"
-            if misspelled:
+            if misspelled == LOOKALIKE:
+                detail = f"brand token {kw.text!r} as lookalike {token!r} in {lab!r}"
+            elif misspelled:
                 detail = f"misspelled brand token {token!r} ({kw.text!r}) in {lab!r}"
             if risk:
                 detail += " with lure word(s) " + ", ".join(risk)

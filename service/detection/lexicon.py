@@ -78,6 +78,18 @@ RISK_WORDS: frozenset[str] = frozenset(
         "unblock",
         "activate",
         "activation",
+        "reactivate",
+        "renew",
+        "renewal",
+        "expired",
+        "expiry",
+        "subscription",
+        "cancellation",
+        "unusual",
+        "reverify",
+        "revalidate",
+        "unlocking",
+        "chargeback",
     ]
 )
 # Weaker context: common in phishing, but also in ordinary business names.

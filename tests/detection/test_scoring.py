@@ -25,6 +25,7 @@ BRANDS = [
     BrandSpec("Stripe", ("stripe.com",), watchlist=("stripe-payments-api.com",)),
     BrandSpec("LinkedIn", ("linkedin.com",)),
     BrandSpec("Bet-at-home", ("bet-at-home.com",)),
+    BrandSpec("Wells Fargo", ("wellsfargo.com",)),
 ]
 
 
@@ -127,6 +128,9 @@ def test_tld_swap(
         ("paypal-login.evil-host.com", "PayPal", "subdomain-impersonation", 60),
         ("stripe-docs.io", "Stripe", "phantom", 55),
         ("stripe-payments-api.com", "Stripe", "phantom-watchlist", 90),
+        ("wells-fargo-secure.com", "Wells Fargo", "combosquatting", 65),  # split brand
+        ("micros0ft-support.net", "Microsoft", "combosquatting", 55),  # lookalike token
+        ("paypa1-billing.com", "PayPal", "combosquatting", 80),
     ],
 )
 def test_combo_subdomain_phantom(
@@ -147,6 +151,7 @@ def test_combo_subdomain_phantom(
         "wikipedia.org",
         "example.com",
         "bbcnews.co.uk",
+        "off-ice-rink.com",
     ],
 )
 def test_not_flagged(index: DetectionIndex, name: str) -> None:
@@ -281,3 +286,19 @@ def test_classify_edit(brand: str, cand: str, technique: str) -> None:
     got = classify_edit(brand, cand)
     assert got is not None
     assert got[0] == technique
+
+
+def test_lookalike_token_outscores_plain_and_misspelled_tokens(index: DetectionIndex) -> None:
+    """Lookalike characters in a brand token are deliberate; one edit may be another word."""
+    plain = index.score("microsoft-support.net")
+    lookalike = index.score("micros0ft-support.net")
+    one_edit = index.score("microsft-support.net")
+    assert lookalike.score > plain.score
+    assert lookalike.reasons[0].detail.startswith("brand token 'microsoft' as lookalike")
+    assert one_edit.score < lookalike.score
+
+
+def test_split_brand_needs_a_distinctive_brand(index: DetectionIndex) -> None:
+    """Only distinctive (not dictionary-word) brands are matched across hyphens."""
+    assert index.score("wells-fargo-login.com").brand == "Wells Fargo"
+    assert index.score("app-le-login.com").brand != "Apple"  # 'apple' is an everyday word
