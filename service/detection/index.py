@@ -60,6 +60,7 @@ STRONG, MEDIUM, WEAK = "strong", "medium", "weak"
 # How a brand token in a label is spelled: as the keyword, with lookalike
 # characters only (``micros0ft``: deliberate), or one edit away (``microsft``).
 EXACT, LOOKALIKE, ONE_EDIT = 0, 1, 2
+_DIGIT_LOOKALIKES = str.maketrans("01", "ol")
 
 
 @dataclass(frozen=True)
@@ -834,6 +835,17 @@ class DetectionIndex:
             for m in _SHORT_TOKEN.finditer(lab):
                 for k_id in self._short.get(m.group(), ()):
                     hits.append((k_id, m.start(), m.end(), EXACT))
+        if ("0" in lab or "1" in lab) and not lab.startswith("xn--"):
+            # Digits for lookalike letters glued to other words (paypa1login):
+            # the whole-label case is the homoglyph technique's.
+            folded = lab.translate(_DIGIT_LOOKALIKES)
+            for end, (form, ids) in self._ac.iter(folded):
+                start = end - len(form) + 1
+                if lab[start : end + 1] == form:
+                    continue  # spelled plainly: found above
+                for k_id in ids:
+                    if self._kw[k_id].tier != WEAK:
+                        hits.append((k_id, start, end + 1, LOOKALIKE))
         if "-" in lab:
             # A distinctive brand split by hyphens (wells-fargo-secure): match the
             # label without them and map the span back.
@@ -860,7 +872,7 @@ class DetectionIndex:
             if typo_keys:
                 # Same (keyword, start) as a misspelled token: report it as misspelled.
                 hits = [(k, s, e, m or typo_keys.get((k, s), EXACT)) for k, s, e, m in hits]
-        result = tuple(hits)
+        result = tuple(dict.fromkeys(hits))
         if self.cache_size:
             if len(self._hits_cache) >= self.cache_size:
                 _evict(self._hits_cache)

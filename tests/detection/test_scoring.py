@@ -131,6 +131,8 @@ def test_tld_swap(
         ("wells-fargo-secure.com", "Wells Fargo", "combosquatting", 65),  # split brand
         ("micros0ft-support.net", "Microsoft", "combosquatting", 55),  # lookalike token
         ("paypa1-billing.com", "PayPal", "combosquatting", 80),
+        ("paypa1login.com", "PayPal", "combosquatting", 75),  # lookalike digit, glued
+        ("app1eid-verify.com", "Apple", "combosquatting", 60),
     ],
 )
 def test_combo_subdomain_phantom(
