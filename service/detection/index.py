@@ -619,6 +619,9 @@ class DetectionIndex:
             base += 3
         elif length <= 5:
             base -= 5
+        if typo.is_arbitrary(tech, detail):
+            # Neither a slip of the finger nor a lookalike: a different name, as often as not.
+            base -= 8
         if lexicon.is_common_word(kw.compact, top=1500) and tech != "homoglyph":
             # news/live/time: every one-letter variant is some other site.
             base -= 10

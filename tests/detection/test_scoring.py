@@ -304,3 +304,13 @@ def test_split_brand_needs_a_distinctive_brand(index: DetectionIndex) -> None:
     """Only distinctive (not dictionary-word) brands are matched across hyphens."""
     assert index.score("wells-fargo-login.com").brand == "Wells Fargo"
     assert index.score("app-le-login.com").brand != "Apple"  # 'apple' is an everyday word
+
+
+def test_arbitrary_replacement_is_weaker_than_a_slip_or_lookalike(index: DetectionIndex) -> None:
+    """paypak (k next to l) and paypa1 (lookalike) are high; paypaz is flagged, not high."""
+    slip, lookalike, arbitrary = (
+        index.score(n) for n in ("paypak.com", "paypa1.com", "paypaz.com")
+    )
+    assert arbitrary.flagged and arbitrary.brand == "PayPal"
+    assert arbitrary.severity == "medium"
+    assert slip.severity == lookalike.severity == "high"

@@ -96,6 +96,11 @@ def classify_edit(brand: str, cand: str) -> tuple[str, str] | None:
     return "replacement", f"'{a}'->'{b}' at {i}"
 
 
+def is_arbitrary(technique: str, detail: str) -> bool:
+    """A replacement or insertion that is neither keyboard-adjacent nor a lookalike."""
+    return technique in ("replacement", "insertion") and "keyboard-adjacent" not in detail
+
+
 def _replace_each(word: str, old: str, new: str) -> Iterator[str]:
     start = word.find(old)
     while start != -1:
