@@ -825,7 +825,7 @@ class DetectionIndex:
         return (left or (s - p0) in bounds) and (right or (e - p0) in bounds)
 
     def _label_hits(self, lab: str) -> tuple[tuple[int, int, int, int], ...]:
-        """Brand tokens (k_id, start, end, misspelled) in one label (cached)."""
+        """Brand tokens (k_id, start, end, EXACT/LOOKALIKE/ONE_EDIT) in one label (cached)."""
         cached = self._hits_cache.get(lab)
         if cached is not None:
             return cached
@@ -885,7 +885,7 @@ class DetectionIndex:
     def _label_tokens(
         self, lab: str
     ) -> tuple[tuple[tuple[int, int, int, int], ...], tuple[tuple[int, int, str, int, bool], ...]]:
-        """Brand tokens (k_id, start, end, misspelled) and context words of one label (cached)."""
+        """Brand tokens (k_id, start, end, spelling) and context words of one label (cached)."""
         cached = self._label_cache.get(lab)
         if cached is not None:
             return cached
