@@ -311,6 +311,7 @@ def test_arbitrary_replacement_is_weaker_than_a_slip_or_lookalike(index: Detecti
     slip, lookalike, arbitrary = (
         index.score(n) for n in ("paypak.com", "paypa1.com", "paypaz.com")
     )
-    assert arbitrary.flagged and arbitrary.brand == "PayPal"
+    assert arbitrary.flagged
+    assert arbitrary.brand == "PayPal"
     assert arbitrary.severity == "medium"
     assert slip.severity == lookalike.severity == "high"
