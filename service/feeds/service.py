@@ -8,6 +8,7 @@ in the same transaction as that batch's alerts).
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -49,10 +50,39 @@ def _score(batch: list[str], when: datetime, context: dict[str, object]) -> list
     return score_inherited(batch, SOURCE, when, context)
 
 
-def _batches(names: Iterable[str], size: int) -> Iterator[list[str]]:
-    it = iter(names)
-    while batch := list(islice(it, size)):
-        yield batch
+# Names per scoring job when several processes score a feed. A feed is committed in
+# batches (`batch_size`, the resume points) but scored in smaller jobs so the cores
+# finish together: the last job runs while the other cores may have nothing left.
+JOB_SIZE = 2500
+# Jobs shrink towards this size as the expected end of the feed nears.
+MIN_JOB = 500
+
+
+def _jobs(
+    names: Iterator[str], batch_size: int, job_size: int, expected: int, processes: int
+) -> Iterator[tuple[list[str], bool]]:
+    """Consecutive slices of `names` to score, each with whether it completes a batch.
+
+    Batches are `batch_size` names (the last may be shorter) and a job never spans
+    two. Jobs are at most `job_size` names. Given `expected`, an estimate of the
+    names to come (0: unknown), each job is also at most 1/(2 * processes) of what
+    is expected to remain, down to MIN_JOB (guided scheduling): the feed ends in
+    small jobs, and the processes finish within a small job of each other.
+    """
+    guided = expected > 0
+    filled = 0
+    while True:
+        size = min(job_size, batch_size - filled)
+        if guided:
+            size = min(size, max(MIN_JOB, -(-expected // (2 * processes))))
+        job = list(islice(names, size))
+        if not job:
+            return
+        expected -= len(job)
+        filled += len(job)
+        if filled >= batch_size:
+            filled = 0
+        yield job, filled == 0
 
 
 def _cursor(database: Database, name: str, kind: str) -> FeedCursor:
@@ -64,6 +94,39 @@ def _cursor(database: Database, name: str, kind: str) -> FeedCursor:
             session.flush()
         session.expunge(cursor)
         return cursor
+
+
+def _commit(
+    database: Database,
+    cursor_id: int,
+    digest: str,
+    position: int,
+    count: int,
+    evidences: list[Evidence],
+    report: FeedReport,
+    *,
+    done: bool = False,
+) -> int:
+    """Record a batch's alerts and its end as the resume point, in one transaction.
+
+    With `done`, the batch is the feed's last and the content is marked processed.
+    """
+    with database.session() as session:
+        for _, created in record_many(session, evidences):
+            report.alerts_created += created
+            report.alerts_updated += not created
+        report.names += count
+        position += count
+        row = session.get(FeedCursor, cursor_id)
+        assert row is not None
+        if not done:
+            row.pending_digest, row.position = digest, position
+        else:
+            row.last_digest, row.pending_digest, row.position = digest, None, 0
+            row.items_processed += report.names
+            row.alerts_created += report.alerts_created
+            row.last_processed_at, row.last_error = utcnow(), None
+    return position
 
 
 def already_processed(database: Database, name: str, kind: str, digest: str) -> bool:
@@ -98,38 +161,50 @@ def ingest(
     context: dict[str, object] = {"feed": name}
     with database.session() as session:
         brand_set = cache.get(session)
-    batches = _batches(islice(names, skip, None), batch_size)
-    first = next(batches, None)
-    second = next(batches, None)
-    # A feed of more than one batch is scored on several cores; results are still
-    # recorded strictly in order, so the stored position stays a true resume point.
+    rest = islice(names, skip, None)
+    if processes > 1:
+        expected = max(0, operator.length_hint(names) - skip)
+        jobs = _jobs(rest, batch_size, min(JOB_SIZE, batch_size), expected, processes)
+    else:
+        jobs = _jobs(rest, batch_size, batch_size, 0, 1)
+    first = next(jobs, None)
+    second = next(jobs, None)
+    # A feed of more than one job is scored on several cores; results are still
+    # recorded strictly in feed order and committed a batch at a time, so the stored
+    # position stays a true resume point.
     with scoring_processes(brand_set, processes if second is not None else 1) as pool:
-        pending: deque[tuple[list[str], Future[list[Evidence]] | None]] = deque()
-        upcoming = chain([b for b in (first, second) if b is not None], batches)
-        while True:
-            while len(pending) < max(1, 2 * processes) and (batch := next(upcoming, None)):
-                job = pool.submit(_score, batch, when, context) if pool else None
-                pending.append((batch, job))
-            if not pending:
-                break
-            batch, job = pending.popleft()
-            evidences = job.result() if job else brand_set.evidence(batch, SOURCE, when, context)
-            with database.session() as session:
-                for _, created in record_many(session, evidences):
-                    report.alerts_created += created
-                    report.alerts_updated += not created
-                position += len(batch)
-                row = session.get(FeedCursor, cursor.id)
-                assert row is not None
-                row.pending_digest, row.position = digest, position
-            report.names += len(batch)
-    with database.session() as session:
-        row = session.get(FeedCursor, cursor.id)
-        assert row is not None
-        row.last_digest, row.pending_digest, row.position = digest, None, 0
-        row.items_processed += report.names
-        row.alerts_created += report.alerts_created
-        row.last_processed_at, row.last_error = utcnow(), None
+        upcoming = chain([j for j in (first, second) if j is not None], jobs)
+        pending: deque[tuple[list[str], bool, Future[list[Evidence]] | None]] = deque()
+        # Jobs queued ahead of the one awaited: enough to keep every process busy
+        # while a batch is being recorded.
+        window = 4 * processes if pool else 1
+
+        def refill() -> None:
+            while len(pending) < window and (item := next(upcoming, None)):
+                job, ends_batch = item
+                future = None
+                if pool:
+                    future = pool.submit(_score, job, when, context)
+                    # Let the pool's threads hand the job over now, not after the
+                    # parsing of the next one (they need the GIL to do it).
+                    time.sleep(0)
+                pending.append((job, ends_batch, future))
+
+        refill()
+        found: list[Evidence] = []
+        count = 0
+        while pending:
+            job, ends_batch, future = pending.popleft()
+            found += future.result() if future else brand_set.evidence(job, SOURCE, when, context)
+            count += len(job)
+            refill()  # before recording: the processes work on while this batch is stored
+            if not pending and pool:
+                pool.shutdown(wait=False)  # all scored: they exit while the last batch is stored
+            if ends_batch and pending:
+                position = _commit(database, cursor.id, digest, position, count, found, report)
+                found, count = [], 0
+        # The last batch and the end of the feed, in one transaction.
+        _commit(database, cursor.id, digest, position, count, found, report, done=True)
     report.seconds = time.perf_counter() - started
     log.info(
         "feed %s: %d names, %d new alerts, %.0f names/s",

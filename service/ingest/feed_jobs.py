@@ -18,7 +18,7 @@ from service.feeds.models import FeedCursor
 from service.feeds.spec import FeedSpec
 from service.ingest.scoring import BrandIndexCache
 from service.sources.dns.errors import DnsError
-from service.sources.dns.nrd import fetch_feed, read_nrd
+from service.sources.dns.nrd import fetch_feed, open_nrd
 from service.sources.dns.zonefile import delegations, new_delegations
 
 log = logging.getLogger(__name__)
@@ -53,18 +53,22 @@ class FeedJobs:
         digest = hashlib.sha256(data).hexdigest()
         if feeds.already_processed(self.database, name, "nrd", digest):
             return feeds.FeedReport(feed=name, skipped=True)
-        parsed = read_nrd(data)
-        for bad in parsed.bad[:20]:
-            log.warning("feed %s line %d skipped: %s", name, bad.line, bad.reason)
-        return feeds.ingest(
-            self.database,
-            name,
-            "nrd",
-            digest,
-            parsed.domains,
-            brands=self.brands,
-            processes=self.settings.feeds_processes,
-        )
+        # Read and decompressed now (FeedError before anything is scored), parsed as the
+        # names are scored: the scoring processes start on the first lines.
+        parsed = open_nrd(data)
+        try:
+            return feeds.ingest(
+                self.database,
+                name,
+                "nrd",
+                digest,
+                parsed,
+                brands=self.brands,
+                processes=self.settings.feeds_processes,
+            )
+        finally:
+            for bad in parsed.bad[:20]:
+                log.warning("feed %s line %d skipped: %s", name, bad.line, bad.reason)
 
     def ingest_zone(self, name: str, path: Path) -> feeds.FeedReport:
         """Score the delegations new since the previous version of a zone file.

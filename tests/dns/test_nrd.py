@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import io
+import operator
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,8 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.sources.dns import nrd
 from service.sources.dns.errors import FeedError
-from service.sources.dns.nrd import fetch_feed, read_nrd
+from service.sources.dns.nrd import fetch_feed, open_nrd, read_nrd
 from tests.dns.conftest import shared_data
 
 FEED = (
@@ -77,6 +79,26 @@ def test_unreadable_feeds_raise(tmp_path: Path) -> None:
         archive.writestr("b.txt", "b.com\n")
     with pytest.raises(FeedError, match="exactly one file"):
         read_nrd(buffer.getvalue())
+
+
+def test_a_stream_parses_lines_as_its_names_are_taken() -> None:
+    stream = open_nrd(FEED + b"\xff\xfe.com\n")
+    assert operator.length_hint(stream) == 14  # lines: at least as many as the names
+    assert next(stream) == "paypa1-login.com"
+    assert (stream.bad, stream.duplicates) == ([], 0)  # the later lines are not read yet
+    rest = list(stream)
+    assert ["paypa1-login.com", *rest] == read_nrd(FEED + b"\xff\xfe.com\n").domains
+    assert [b.line for b in stream.bad] == [7, 8, 9, 10, 11, 12, 14]
+    assert stream.duplicates == 1
+    assert operator.length_hint(stream) == 2  # the blank and the comment line
+
+
+def test_oversized_feeds_raise_before_any_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nrd, "MAX_FEED_BYTES", 100)
+    assert len(read_nrd(b"a.com\n" * 16).domains) == 1
+    for packed in (b"a.com\n" * 17, gzip.compress(b"a.com\n" * 17)):
+        with pytest.raises(FeedError, match="larger than 100 bytes"):
+            open_nrd(packed)
 
 
 def _fetch(handler: httpx.MockTransport, **kwargs: int) -> bytes:

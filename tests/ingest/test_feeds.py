@@ -36,9 +36,25 @@ def domains(database: Database) -> set[str]:
         return set(session.scalars(select(Alert.domain)))
 
 
+@pytest.fixture(params=[1, 2], ids=["inline", "2-processes"])
+def processes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Scoring inline, or in two processes with jobs (3 names) smaller than the batches."""
+    monkeypatch.setattr(feeds, "JOB_SIZE", 3)
+    monkeypatch.setattr(feeds, "MIN_JOB", 1)
+    return int(request.param)
+
+
 @pytest.mark.usefixtures("brand")
-def test_a_feed_is_scored_once(database: Database) -> None:
-    report = feeds.ingest(database, "nrd-2025-12-01", "nrd", "digest-1", NAMES, batch_size=10)
+def test_a_feed_is_scored_once(database: Database, processes: int) -> None:
+    report = feeds.ingest(
+        database,
+        "nrd-2025-12-01",
+        "nrd",
+        "digest-1",
+        iter(NAMES),
+        batch_size=10,
+        processes=processes,
+    )
     assert report.names == 100
     assert report.alerts_created == 3
     assert domains(database) == {"paypa1.com", "paypal-login-secure.net", "xn--pypal-4ve.com"}
@@ -53,7 +69,7 @@ def test_a_feed_is_scored_once(database: Database) -> None:
 
 @pytest.mark.usefixtures("brand")
 def test_a_crash_mid_feed_resumes_after_the_last_batch(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    database: Database, monkeypatch: pytest.MonkeyPatch, processes: int
 ) -> None:
     real = alerts_service._create
     calls = {"n": 0}
@@ -66,7 +82,7 @@ def test_a_crash_mid_feed_resumes_after_the_last_batch(
 
     monkeypatch.setattr(alerts_service, "_create", crash_on_second)
     with pytest.raises(RuntimeError):
-        feeds.ingest(database, "feed", "nrd", "d", NAMES, batch_size=10)
+        feeds.ingest(database, "feed", "nrd", "d", NAMES, batch_size=10, processes=processes)
     # the batch holding paypa1.com committed; the one that crashed did not
     assert domains(database) == {"paypa1.com"}
     with database.session() as session:
@@ -75,13 +91,31 @@ def test_a_crash_mid_feed_resumes_after_the_last_batch(
         assert (cursor.pending_digest, cursor.position) == ("d", 50)
 
     monkeypatch.setattr(alerts_service, "_create", real)
-    report = feeds.ingest(database, "feed", "nrd", "d", NAMES, batch_size=10)
+    report = feeds.ingest(database, "feed", "nrd", "d", NAMES, batch_size=10, processes=processes)
     assert report.resumed_at == 50
     assert report.names == 50
     assert domains(database) == {"paypa1.com", "paypal-login-secure.net", "xn--pypal-4ve.com"}
     with database.session() as session:
         events = session.scalar(select(func.count()).select_from(AlertEvent))
     assert events == 3
+
+
+def test_scoring_jobs_keep_to_the_batches_and_shrink_at_the_end() -> None:
+    names = [f"name-{i}.com" for i in range(23_000)]
+    jobs = list(feeds._jobs(iter(names), 10_000, 2_500, len(names), 2))
+    assert [name for job, _ in jobs for name in job] == names  # in feed order, each once
+    sizes = [len(job) for job, _ in jobs]
+    assert max(sizes) == 2_500
+    # a job never spans two batches: they end exactly at the resume points...
+    ends = [sum(sizes[: i + 1]) for i, (_, last) in enumerate(jobs) if last]
+    assert ends == [10_000, 20_000]  # ...and the caller commits the shorter last one
+    # the end of the feed comes in small jobs, so the processes finish together
+    assert sizes[:5] == [2_500] * 5
+    assert sum(sizes[-4:]) < 2_500
+    assert sizes[-2] == feeds.MIN_JOB
+    # without an estimate of the length: jobs of the given size
+    unknown = [len(job) for job, _ in feeds._jobs(iter(names), 10_000, 2_500, 0, 2)]
+    assert unknown == [2_500] * 9 + [500]
 
 
 def _cli_env(monkeypatch: pytest.MonkeyPatch, database: Database) -> None:

@@ -45,7 +45,15 @@ class NrdList:
 def parse_lines(lines: Iterable[bytes], result: NrdList | None = None) -> NrdList:
     """Read raw lines into `result` (a new NrdList by default): comments, blanks, bad lines."""
     out = result if result is not None else NrdList()
-    seen = set(out.domains)
+    out.domains.extend(_names(lines, out, set(out.domains)))
+    return out
+
+
+def _names(lines: Iterable[bytes], out: NrdList, seen: set[str]) -> Iterator[str]:
+    """The names of `lines` not in `seen`, in order, as the lines are read.
+
+    Bad lines and repeats are recorded in `out` (whose `domains` are left alone).
+    """
     for number, raw in enumerate(lines, 1):
         reason, name = _parse_line(raw, number)
         if reason is None and name is None:
@@ -57,8 +65,7 @@ def parse_lines(lines: Iterable[bytes], result: NrdList | None = None) -> NrdLis
             out.duplicates += 1
         elif name is not None:
             seen.add(name)
-            out.domains.append(name)
-    return out
+            yield name
 
 
 def _parse_line(raw: bytes, number: int) -> tuple[str | None, str | None]:
@@ -93,13 +100,11 @@ def _parse_line(raw: bytes, number: int) -> tuple[str | None, str | None]:
     return None, name.ascii
 
 
-def _lines(handle: IO[bytes]) -> Iterator[bytes]:
-    total = 0
-    for line in handle:
-        total += len(line)
-        if total > MAX_FEED_BYTES:
-            raise FeedError(f"feed larger than {MAX_FEED_BYTES} bytes once decompressed")
-        yield line
+def _content(handle: IO[bytes]) -> bytes:
+    content = handle.read(MAX_FEED_BYTES + 1)
+    if len(content) > MAX_FEED_BYTES:
+        raise FeedError(f"feed larger than {MAX_FEED_BYTES} bytes once decompressed")
+    return content
 
 
 def _open(stream: IO[bytes]) -> IO[bytes]:
@@ -116,22 +121,73 @@ def _open(stream: IO[bytes]) -> IO[bytes]:
     return stream
 
 
-def read_nrd(source: str | os.PathLike[str] | bytes) -> NrdList:
+class NrdStream:
+    """A feed already read and decompressed, its lines parsed as its names are taken.
+
+    Iterate it (once) for the names: in feed order, each once, IDNs as A-labels,
+    as `read_nrd` lists them. `bad` and `duplicates` fill as the lines are parsed,
+    so a consumer (the feed ingester) starts on the first names while the later
+    lines are still unread.
+    """
+
+    def __init__(self, content: bytes) -> None:
+        self._found = NrdList()  # bad lines and repeats so far (its `domains` stay empty)
+        self._names = _names(io.BytesIO(content), self._found, set())
+        self._lines = content.count(b"\n") + (not content.endswith(b"\n"))
+        self._taken = 0
+
+    @property
+    def bad(self) -> list[BadLine]:
+        return self._found.bad
+
+    @property
+    def duplicates(self) -> int:
+        return self._found.duplicates
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        name = next(self._names)
+        self._taken += 1
+        return name
+
+    def __length_hint__(self) -> int:
+        """Names still to come, at most (lines not yet parsed): to plan work, not a count."""
+        return max(0, self._lines - self._taken - len(self.bad) - self.duplicates)
+
+    def to_list(self) -> NrdList:
+        """The names not taken yet, with the bad lines and repeats: `read_nrd`'s result."""
+        return NrdList(domains=list(self), bad=self.bad, duplicates=self.duplicates)
+
+
+def open_nrd(source: str | os.PathLike[str] | bytes) -> NrdStream:
     """A feed from a file path or from bytes (plain, gzip or zip: detected by magic).
 
-    FeedError when the source as a whole cannot be read; bad lines are in `.bad`.
+    The source is read and decompressed here, so FeedError (unreadable, over 64 MiB
+    once decompressed) comes before any name does; lines are parsed as names are taken.
     """
     try:
         if isinstance(source, bytes):
+            if len(source) <= MAX_FEED_BYTES and not source.startswith((GZIP_MAGIC, ZIP_MAGIC)):
+                return NrdStream(source)  # plain text: parsed in place, not copied
             with _open(io.BytesIO(source)) as handle:
-                return parse_lines(_lines(handle))
+                return NrdStream(_content(handle))
         with open(source, "rb") as raw, _open(raw) as handle:
-            return parse_lines(_lines(handle))
+            return NrdStream(_content(handle))
     except FeedError:
         raise
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         # gzip.BadGzipFile is an OSError; so are missing files.
         raise FeedError(f"cannot read the feed: {exc}") from None
+
+
+def read_nrd(source: str | os.PathLike[str] | bytes) -> NrdList:
+    """A feed from a file path or from bytes (plain, gzip or zip: detected by magic).
+
+    FeedError when the source as a whole cannot be read; bad lines are in `.bad`.
+    """
+    return open_nrd(source).to_list()
 
 
 async def fetch_feed(
