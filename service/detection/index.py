@@ -112,6 +112,11 @@ class DetectionIndex:
         # Keyword text, compact text and skeleton, each with its one-character
         # deletions -> keyword ids (symmetric deletion index for one-edit lookups).
         self._any_d1: dict[str, list[int]] = {}
+        # First and last two characters of every keyword form of 5+ characters (three
+        # of 6+) -> bitmask of the form lengths: a cheap test that rules out one-edit
+        # neighbours of most long labels before the deletion lookups.
+        self._heads: dict[str, int] = {}
+        self._tails: dict[str, int] = {}
         self._fuzzy_batch: dict[str, list[tuple[int, int]]] = {}
         self.cache_size = _CACHE_SIZE
         self._core_cache: dict[str, tuple[_CoreHit, ...]] = {}
@@ -206,6 +211,11 @@ class DetectionIndex:
                     _add(self._any_d1, form, k_id)
                     for d in typo.deletes(form):
                         _add(self._any_d1, d, k_id)
+                    for k in (2, 3):
+                        if len(form) >= k + 3:
+                            bit = 1 << len(form)
+                            self._heads[form[:k]] = self._heads.get(form[:k], 0) | bit
+                            self._tails[form[-k:]] = self._tails.get(form[-k:], 0) | bit
                 for v, tech, detail in typo.variants(kw_text):
                     if v != kw_text and v:
                         self._variants.setdefault(v, []).append((k_id, tech, detail))
@@ -441,7 +451,15 @@ class DetectionIndex:
         if len(core_sk) <= 40:
             d1 = self._any_d1
             queries = skels if is_idn or core == core_sk else [core, core_sk]
+            heads, tails = self._heads, self._tails
             for q in queries:
+                n_q = len(q)
+                # One edit changes the length by at most one and leaves the first or
+                # the last k characters of a label of k + 4 or more in place.
+                if n_q >= 6:
+                    k = 3 if n_q >= 7 else 2
+                    if not (heads.get(q[:k], 0) | tails.get(q[-k:], 0)) >> (n_q - 1) & 7:
+                        continue
                 for k_id in d1.get(q, ()):
                     cands[k_id] = None
                 for i in range(len(q)):
@@ -476,9 +494,10 @@ class DetectionIndex:
         if fuzzy is None:
             pre = self._fuzzy_batch.get(core)
             fuzzy = pre if pre is not None else self.fuzzy_candidates(core)
+        near = {h[1] for h in hits}
         for k_id, _dist in fuzzy:
-            if k_id in cands:
-                continue
+            if k_id in near:
+                continue  # a closer technique already names it
             kw = self._kw[k_id]
             if DamerauLevenshtein.distance(core, kw.compact, score_cutoff=2) != 2:
                 continue

@@ -210,13 +210,25 @@ def _icu_skeleton(text: str) -> str:
     return str(_SPOOF.getSkeleton(0, text))
 
 
-@lru_cache(maxsize=262144)
+# Labels whose skeleton is themselves: ICU maps no ASCII letter, digit 2-9 or
+# hyphen to anything else (``m`` goes to ``rn`` and is folded back), so only
+# 0, 1 and the folded pairs need the full computation.
+_PLAIN_ASCII = re.compile(r"[a-z2-9-]*")
+
+
 def skeleton(label: str) -> str:
     """UTS #39 confusable skeleton of one label, lowercased and folded (1/l, 0/o, rn/m, vv/w).
 
     ICU maps ``m`` to ``rn``; folding back to ``m`` keeps skeleton lengths
     equal to the label's so one typo stays one edit.
     """
+    if _PLAIN_ASCII.fullmatch(label) and "rn" not in label and "vv" not in label:
+        return label
+    return _skeleton(label)
+
+
+@lru_cache(maxsize=262144)
+def _skeleton(label: str) -> str:
     if not label.isascii():
         label = label.translate(_PRE)
     sk = _icu_skeleton(label).lower().translate(_FOLD)

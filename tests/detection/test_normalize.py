@@ -169,3 +169,20 @@ def test_never_crashes_on_domainish(parts: list[str]) -> None:
         again = normalize_domain(n.ascii)
         assert again.ascii == n.ascii
         assert again.registrable == n.registrable
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-mrnvw", max_size=24))
+def test_plain_ascii_skeleton_shortcut_matches_icu(label: str) -> None:
+    """The shortcut for plain ASCII labels gives what the full ICU computation gives."""
+    from service.detection.normalize import _skeleton
+
+    assert skeleton(label) == _skeleton(label)
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [("modern", "modem"), ("paypa1", "paypal"), ("g00gle", "google"), ("vvw", "ww"), ("mm", "mm")],
+)
+def test_skeleton_folds(label: str, expected: str) -> None:
+    assert skeleton(label) == expected

@@ -315,3 +315,16 @@ def test_arbitrary_replacement_is_weaker_than_a_slip_or_lookalike(index: Detecti
     assert arbitrary.brand == "PayPal"
     assert arbitrary.severity == "medium"
     assert slip.severity == lookalike.severity == "high"
+
+
+def test_two_edit_neighbour_found_by_deletions_still_gets_its_fuzzy_reason() -> None:
+    """A keyword the one-edit lookup reaches but rejects is still checked at distance 2."""
+    res = DetectionIndex.build([BrandSpec("Calendly", ("calendly.com",))]).score("icalendy.com")
+    assert res.brand == "Calendly"
+    assert [r.technique for r in res.reasons] == ["fuzzy"]
+
+
+def test_one_evidence_is_not_counted_twice() -> None:
+    """A double replacement is also two edits: one reason, not a fuzzy one on top."""
+    res = DetectionIndex.build([BrandSpec("Facebook", ("facebook.com",))]).score("facebppk.com")
+    assert [r.technique for r in res.reasons] == ["double-replacement"]
