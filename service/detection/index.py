@@ -37,7 +37,8 @@ from service.detection.techniques import homoglyph, typo
 __all__ = ["DetectionIndex", "score_names"]
 
 _SEPARATORS = frozenset("-_0123456789")
-_SHORT_TOKEN = re.compile(r"[a-z]+|[0-9]+")
+# Whole runs of letters or of digits, of at most 3 characters (short brands' tokens).
+_SHORT_TOKEN = re.compile(r"(?<![a-z])[a-z]{1,3}(?![a-z])|(?<![0-9])[0-9]{1,3}(?![0-9])")
 # Keywords at least this long get a distance-2 fuzzy pass; shorter ones would
 # match half the dictionary at distance 2.
 _FUZZY_MIN_LEN = 8
