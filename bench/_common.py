@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
+import os
 import random
+import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -46,3 +53,31 @@ def nrd_names() -> Iterator[str]:
             line = line.strip()
             if line:
                 yield line
+
+
+@contextlib.contextmanager
+def private_schema(base_url: str, prefix: str) -> Iterator[URL]:
+    """A URL on a new PostgreSQL schema of `base_url` (empty, not migrated), dropped on exit."""
+    from sqlalchemy import text
+
+    from service.config import normalize_database_url
+    from service.db import Database
+
+    base = normalize_database_url(base_url)
+    schema = f"{prefix}_{secrets.token_hex(4)}"
+    admin = Database(base)
+    try:
+        with admin.engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            yield base.update_query_dict({"options": f"-csearch_path={schema}"})
+        finally:
+            with admin.engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+def postgres_url() -> str:
+    """The PostgreSQL the benchmarks use: PHANTOMWATCH_TEST_DATABASE_URL or the local one."""
+    return os.environ.get("PHANTOMWATCH_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1/test")

@@ -11,7 +11,6 @@ indexes dropped. Prints p50/p95 per filter side by side.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import statistics
 import sys
@@ -21,12 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _common import postgres_url, private_schema
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from service.app import create_app
 from service.auth.service import create_key
-from service.config import Settings, normalize_database_url
+from service.config import Settings
 from service.db import Database
 from service.migrate import upgrade
 
@@ -87,20 +87,12 @@ def main() -> int:
     parser.add_argument("--page", type=int, default=100, help="page size")
     parser.add_argument(
         "--database-url",
-        default=os.environ.get(
-            "PHANTOMWATCH_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1/test"
-        ),
+        default=postgres_url(),
         help="PostgreSQL database to use (a private schema is created and dropped)",
     )
     args = parser.parse_args()
 
-    base_url = normalize_database_url(args.database_url)
-    schema = f"pw_bench_{secrets.token_hex(4)}"
-    admin = Database(base_url)
-    with admin.engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = base_url.update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
+    with private_schema(args.database_url, "pw_bench") as url:
         upgrade(url)
         database = Database(url, pool_size=2)
         started = time.perf_counter()
@@ -194,10 +186,6 @@ def main() -> int:
             )
         worst = max(p95 for _, p95 in with_indexes.values())
         print(f"\nworst indexed p95: {worst:.1f} ms (target < 50 ms)")
-    finally:
-        with admin.engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
     return 0
 
 

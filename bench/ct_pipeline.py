@@ -15,26 +15,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
-import os
 import random
 import resource
-import secrets
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select, text
+from _common import postgres_url, private_schema
+from sqlalchemy import func, select
 from sqlalchemy.engine import URL, make_url
 
 from service.alerts.models import Alert
 from service.brands.models import Brand
-from service.config import normalize_database_url
 from service.ctlogs.models import CtLog
 from service.ctlogs.service import sync_log_list
 from service.db import Database
@@ -83,18 +83,14 @@ def certificate_names(issuances: int, brands: list[str], rng: random.Random) -> 
     return out
 
 
-def database_url(kind: str, tmp: Path) -> tuple[URL, str | None]:
+@contextlib.contextmanager
+def database_url(kind: str, tmp: Path) -> Iterator[URL]:
+    """An empty store: a SQLite file in `tmp` or a private PostgreSQL schema (dropped after)."""
     if kind == "sqlite":
-        return make_url(f"sqlite:///{tmp / 'bench.db'}"), None
-    base = normalize_database_url(
-        os.environ.get("PHANTOMWATCH_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1/test")
-    )
-    schema = f"pw_ctbench_{secrets.token_hex(4)}"
-    admin = Database(base)
-    with admin.engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    return base.update_query_dict({"options": f"-csearch_path={schema}"}), schema
+        yield make_url(f"sqlite:///{tmp / 'bench.db'}")
+        return
+    with private_schema(postgres_url(), "pw_ctbench") as url:
+        yield url
 
 
 async def parse_only(log_list_url: str) -> dict[str, float]:
@@ -164,30 +160,25 @@ def main(argv: list[str] | None = None) -> None:
                 f"{'database':11} {'log':8} {'pipeline':>14} {'parse-only':>14} {'ratio':>6} {'alerts':>7}"
             )
             for kind in kinds:
-                url, schema = database_url(kind, tmp)
-                upgrade(url)
-                database = Database(url)
-                with database.session() as session:
-                    for domain in brands:
-                        label = domain.split(".")[0]
-                        session.add(
-                            Brand(name=domain, domains=[domain], keywords=[label], allow=[])
+                with database_url(kind, tmp) as url:
+                    upgrade(url)
+                    database = Database(url)
+                    with database.session() as session:
+                        for domain in brands:
+                            label = domain.split(".")[0]
+                            session.add(
+                                Brand(name=domain, domains=[domain], keywords=[label], allow=[])
+                            )
+                    results = asyncio.run(pipeline(database, urls["log_list"]))
+                    for protocol, (rate, alerts) in results.items():
+                        base = baseline[protocol]
+                        print(
+                            f"{kind:11} {protocol:8} {rate:>10,.0f}/s   {base:>10,.0f}/s {rate / base:>6.2f} {alerts:>7}"
                         )
-                results = asyncio.run(pipeline(database, urls["log_list"]))
-                for protocol, (rate, alerts) in results.items():
-                    base = baseline[protocol]
-                    print(
-                        f"{kind:11} {protocol:8} {rate:>10,.0f}/s   {base:>10,.0f}/s {rate / base:>6.2f} {alerts:>7}"
-                    )
-                with database.session() as session:
-                    total = session.scalar(select(func.count()).select_from(Alert))
-                print(f"{'':11} alerts stored: {total}")
-                database.dispose()
-                if schema:
-                    admin = Database(normalize_database_url(str(url.set(query={}))))
-                    with admin.engine.begin() as conn:
-                        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                    admin.dispose()
+                    with database.session() as session:
+                        total = session.scalar(select(func.count()).select_from(Alert))
+                    print(f"{'':11} alerts stored: {total}")
+                    database.dispose()
         finally:
             server.stdin.close()  # type: ignore[union-attr]
             server.wait(timeout=30)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import shutil
 import sys
 import tempfile
@@ -42,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import dns.message
 import dns.resolver
+from _common import postgres_url, private_schema
 
 from service.sources.dns.enrich import enrich
 from service.sources.dns.resolver import DnsClient, ResolverConfig, udp_then_tcp
@@ -206,49 +206,26 @@ def cold_name_caches() -> None:
 @contextlib.contextmanager
 def bench_store(kind: str, brands: list[str]) -> Iterator[tuple[Any, Any]]:
     """(Database, URL) of a fresh, migrated store holding one brand per domain of `brands`."""
-    import secrets as tokens
-
-    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
     from service.brands.models import Brand
-    from service.config import normalize_database_url
     from service.db import Database
     from service.migrate import upgrade
 
-    schema = None
-    with tempfile.TemporaryDirectory(prefix="pw-nrd-bench-") as tmp:
+    with contextlib.ExitStack() as stack:
         if kind == "sqlite":
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="pw-nrd-bench-"))
             url = make_url(f"sqlite:///{tmp}/bench.db")
         else:
-            base = normalize_database_url(
-                os.environ.get(
-                    "PHANTOMWATCH_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1/test"
-                )
-            )
-            schema = f"pw_nrdbench_{tokens.token_hex(4)}"
-            admin = Database(base)
-            with admin.engine.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-        try:
-            upgrade(url)
-            database = Database(url)
-            try:
-                with database.session() as session:
-                    for domain in brands:
-                        keywords = [domain.split(".")[0]]
-                        session.add(
-                            Brand(name=domain, domains=[domain], keywords=keywords, allow=[])
-                        )
-                yield database, url
-            finally:
-                database.dispose()
-        finally:
-            if schema:
-                with admin.engine.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
+            url = stack.enter_context(private_schema(postgres_url(), "pw_nrdbench"))
+        upgrade(url)
+        database = Database(url)
+        stack.callback(database.dispose)
+        with database.session() as session:
+            for domain in brands:
+                keywords = [domain.split(".")[0]]
+                session.add(Brand(name=domain, domains=[domain], keywords=keywords, allow=[]))
+        yield database, url
 
 
 def nrd_section(args: argparse.Namespace) -> None:

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -30,13 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx
-from sqlalchemy import func, select, text
+from _common import postgres_url, private_schema
+from sqlalchemy import func, select
 
 from service.alerts.models import AlertSource
 from service.alerts.service import Evidence, record
 from service.brands.schemas import BrandCreate
 from service.brands.service import create_brand
-from service.config import Settings, normalize_database_url
+from service.config import Settings
 from service.db import Database, utcnow
 from service.migrate import upgrade
 from service.webhooks.delivery import DeliveryConfig, DeliveryWorker, Senders, delivery_job
@@ -123,20 +123,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the latency run")
     parser.add_argument(
         "--database-url",
-        default=os.environ.get(
-            "PHANTOMWATCH_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1/test"
-        ),
+        default=postgres_url(),
     )
     args = parser.parse_args()
 
-    base = normalize_database_url(args.database_url)
-    schema = f"pw_whbench_{secrets.token_hex(4)}"
-    admin = Database(base)
-    with admin.engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = base.update_query_dict({"options": f"-csearch_path={schema}"})
     receiver = Receiver()
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(receiver.stop)
+        url = stack.enter_context(private_schema(args.database_url, "pw_whbench"))
         upgrade(url)
         database = Database(url, pool_size=4)
         settings = Settings(
@@ -238,11 +232,6 @@ def main() -> None:
             f"p95 {p95 * 1000:,.0f} ms, max {latencies[-1] * 1000:,.0f} ms; not received: {lost}"
         )
         database.dispose()
-    finally:
-        receiver.stop()
-        with admin.engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
