@@ -17,6 +17,7 @@ import yaml
 from service.detection.index import DetectionIndex, score_names
 from service.detection.models import BrandSpec
 from service.detection.normalize import InvalidDomain, normalize_domain
+from service.exits import reader_gone
 
 __all__ = ["BrandsFileError", "load_brands_file", "main", "register", "run"]
 
@@ -272,10 +273,12 @@ def run(
                 rate = seen / max(time.monotonic() - t0, 1e-9)
                 print(f"scored {seen:,} names, {flagged:,} flagged ({rate:,.0f}/s)", file=stderr)
         flush()
+        stdout.flush()
+    except BrokenPipeError:
+        return reader_gone()
     except OSError as exc:
         print(f"phantomwatch score: cannot read input: {exc}", file=stderr)
         return 2
-    stdout.flush()
     if progress or seen >= _PROGRESS_EVERY:
         print(
             f"done: {seen:,} names, {flagged:,} flagged, {errors:,} errors "

@@ -162,3 +162,32 @@ def test_main_entry(brands: Path, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["score", "--brands", str(brands), str(f)]) == 0
     out = capsys.readouterr().out
     assert json.loads(out)["brand"] == "PayPal"
+
+
+def test_reader_that_goes_away_is_not_an_error(brands: Path, tmp_path: Path) -> None:
+    """`phantomwatch score ... | head -1`: exit 0, nothing on stderr."""
+    import subprocess
+    import sys
+
+    names = tmp_path / "names.txt"
+    names.write_text("paypa1.com\n" * 50_000)
+    score = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "score",
+            "--brands",
+            str(brands),
+            "--all",
+            str(names),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert score.stdout is not None
+    assert json.loads(score.stdout.readline())["brand"] == "PayPal"
+    score.stdout.close()  # as `head -1` does after its line
+    _, err = score.communicate(timeout=60)
+    assert score.returncode == 0, err
+    assert b"Broken pipe" not in err

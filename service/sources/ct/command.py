@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from service.exits import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
+from service.exits import EXIT_FAILURE, EXIT_OK, UsageError, run_command
 from service.sources.ct.entries import extract
 from service.sources.ct.errors import CTError, MalformedEntry, VerificationError
 from service.sources.ct.http import CTHttpClient
@@ -74,21 +73,11 @@ def register_tail(ct_subparsers: Any) -> None:
 
 
 def cmd_tail(args: argparse.Namespace) -> int:
-    try:
+    def body() -> int:
         _validate(args)
         return asyncio.run(_tail(args, sys.stdout, sys.stderr))
-    except UsageError as exc:
-        print(f"phantomwatch ct tail: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("phantomwatch ct tail: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (`| head`): not an error. Point stdout at /dev/null so
-        # the interpreter's final flush does not raise again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
+
+    return run_command("phantomwatch ct tail", body)
 
 
 def _validate(args: argparse.Namespace) -> None:

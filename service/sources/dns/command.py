@@ -6,12 +6,11 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from service.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
+from service.exits import EXIT_OK, UsageError, run_command
 from service.sources.dns.enrich import enrich
 from service.sources.dns.errors import DnsError
 from service.sources.dns.registration import registrable_of
@@ -51,7 +50,7 @@ def register_lookup(dns_subparsers: Any) -> None:
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
-    try:
+    def body() -> int:
         config = _config(args)
         for name in args.names:
             try:
@@ -59,17 +58,8 @@ def cmd_lookup(args: argparse.Namespace) -> int:
             except DnsError as exc:
                 raise UsageError(str(exc)) from None
         return asyncio.run(_lookup(config, args.names, sys.stdout))
-    except UsageError as exc:
-        print(f"phantomwatch dns lookup: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("phantomwatch dns lookup: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (`| head`): point stdout at /dev/null for the final flush.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
+
+    return run_command("phantomwatch dns lookup", body)
 
 
 def _config(args: argparse.Namespace) -> ResolverConfig:
