@@ -395,15 +395,17 @@ def add_dns_evidence(
 ) -> None:
     """Store the latest DNS state; a material change appends an event and re-notifies.
 
-    `boost` raises the score (resolving, mail-capable lookalikes are live threats);
-    it is applied with the change that earned it, so re-checks do not inflate it.
+    `boost` raises the score (resolving, mail-capable lookalikes are live threats) or,
+    when negative, lowers it (served by the brand's own nameservers); it is applied
+    with the change that earned it, so re-checks do not repeat it.
     """
     now = utcnow()
     alert.dns_state, alert.dns_checked_at = state, now
     if not changes:
         return
-    if boost and alert.score < 100:
-        _set_score(alert, min(100, alert.score + boost))
+    score = max(0, min(100, alert.score + boost))
+    if score != alert.score:
+        _set_score(alert, score)
     alert.last_seen = max(alert.last_seen, now)
     _append_event(
         session,

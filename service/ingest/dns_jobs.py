@@ -14,7 +14,14 @@ from service.alerts.service import add_dns_evidence
 from service.brands.models import Brand
 from service.config import Settings
 from service.db import Database, utcnow
-from service.sources.dns.enrich import Enrichment, enrich, material_changes, severity_boost
+from service.sources.dns.enrich import (
+    Enrichment,
+    brand_nameservers,
+    enrich,
+    material_changes,
+    ownership_changes,
+    severity_boost,
+)
 from service.sources.dns.registration import registration_state
 from service.sources.dns.resolver import DnsClient, ResolverConfig
 from service.watch import service as watch
@@ -133,11 +140,17 @@ class DnsJobs:
             )
             earned = [c for c in changes if c in ("first_resolution", "mx_appeared")]
             boost = severity_boost(enrichment) if earned else 0
+            brand = session.get(Brand, alert.brand_id)
+            official = brand.domains if brand is not None else []
+            owned, adjust = ownership_changes(previous, enrichment, official)
+            changes += owned
+            boost += adjust
             summary = {
                 "state": enrichment.state,
                 "has_mx": enrichment.has_mx,
                 "parked": enrichment.parked,
                 "wildcard": enrichment.wildcard,
+                "brand_nameservers": list(brand_nameservers(enrichment, official) or ()),
             }
             add_dns_evidence(session, alert, enrichment.state, changes, summary, boost)
             return changes

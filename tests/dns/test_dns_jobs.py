@@ -114,6 +114,41 @@ def test_enrichment_records_snapshots_and_material_changes(
         knot.set_zone("changing.test.", str(ZONES["changing.test."]))
 
 
+def test_a_lookalike_on_the_brands_own_nameservers_drops_and_rises_when_it_leaves(
+    jobs: DnsJobs, database: Database, brand_id: int, knot: KnotServer
+) -> None:
+    """paypal.de answered by ns1.paypal.com is PayPal's own; moving away is a transfer."""
+    alert_id = seed_alert(database, brand_id, "changing.test", score=70)
+
+    def score() -> int:
+        with database.session() as session:
+            alert = session.get(Alert, alert_id)
+            assert alert is not None
+            return alert.score
+
+    brand_ns = "@ NS ns1.paypal.com.\n@ NS ns2.paypal.com.\n@ A 192.0.2.50\n"
+    knot.set_zone("changing.test.", brand_ns)
+    try:
+        asyncio.run(jobs.enrich_due())
+        first = events(database, alert_id)[-1]
+        assert first["changes"] == ["first_resolution", "brand_nameservers"]
+        assert first["dns"]["brand_nameservers"] == ["ns1.paypal.com", "ns2.paypal.com"]  # type: ignore[index]
+        assert score() == 70 + 5 - 30
+
+        make_stale(database)  # re-checked unchanged: the penalty is not taken twice
+        asyncio.run(jobs.enrich_due())
+        assert len(events(database, alert_id)) == 1
+        assert score() == 45
+
+        knot.set_zone("changing.test.", "@ A 192.0.2.50\n")  # its own nameserver now
+        make_stale(database)
+        asyncio.run(jobs.enrich_due())
+        assert events(database, alert_id)[-1]["changes"] == ["ns_changed", "left_brand_nameservers"]
+        assert score() == 75
+    finally:
+        knot.set_zone("changing.test.", str(ZONES["changing.test."]))
+
+
 def test_a_watched_name_that_gets_registered_alerts_and_notifies(
     jobs: DnsJobs, database: Database, brand_id: int, knot: KnotServer
 ) -> None:

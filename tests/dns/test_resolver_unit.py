@@ -1,4 +1,4 @@
-"""The resolver without a network: response classification, retries, backoff, the token bucket."""
+"""The resolver without a network: response classification, retries, backoff, the token bucket, brand-nameserver ownership."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
+from service.sources.dns.enrich import Enrichment, ownership_changes
 from service.sources.dns.errors import DnsError
 from service.sources.dns.resolver import (
+    Answer,
     DnsClient,
     RateLimiter,
     ResolverConfig,
@@ -200,3 +202,39 @@ def test_token_bucket_by_reservation() -> None:
     slept.clear()
     run(take(3))
     assert slept == pytest.approx([0.1])
+
+
+def _with_ns(state: str, *hosts: str) -> Enrichment:
+    from datetime import UTC, datetime
+
+    answer = Answer("paypal.de", "NS", state, records=tuple(hosts))  # type: ignore[arg-type]
+    return Enrichment("paypal.de", "paypal.de", datetime.now(UTC), {"NS": answer})
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (None, _with_ns("resolves", "ns1.paypal.com."), (["brand_nameservers"], -30)),
+        (None, _with_ns("resolves", "ns1.registrar.example."), ([], 0)),
+        (
+            _with_ns("resolves", "ns1.registrar.example."),
+            _with_ns("resolves", "NS2.PayPal.com"),
+            (["brand_nameservers"], -30),
+        ),
+        (
+            _with_ns("resolves", "ns1.paypal.com."),
+            _with_ns("resolves", "ns1.registrar.example."),
+            (["left_brand_nameservers"], 30),
+        ),
+        (_with_ns("resolves", "ns1.paypal.com."), _with_ns("resolves", "ns2.paypal.com."), ([], 0)),
+        # unknown on either side is no change: the penalty is never taken twice
+        (_with_ns("unknown"), _with_ns("resolves", "ns1.paypal.com."), ([], 0)),
+        (_with_ns("resolves", "ns1.paypal.com."), _with_ns("unknown"), ([], 0)),
+        # a look-alike of the brand's domain is not the brand's domain
+        (None, _with_ns("resolves", "ns1.notpaypal.com."), ([], 0)),
+    ],
+)
+def test_ownership_changes(
+    old: Enrichment | None, new: Enrichment, expected: tuple[list[str], int]
+) -> None:
+    assert ownership_changes(old, new, ["paypal.com"]) == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,11 @@ KEYS = (*AT_NAME, *AT_REGISTRABLE, DMARC, WILDCARD)
 BOOST_RESOLVES = 5
 BOOST_MX = 10
 
+# Points taken off a lookalike served by the brand's own nameservers (ns1.paypal.com
+# for paypal.de): a zone the brand's servers answer for is almost always the brand's
+# own regional or defensive registration. Given back if it leaves them.
+BRAND_NS_PENALTY = 30
+
 EVENT_KINDS = (
     "first_resolution",
     "mx_appeared",
@@ -33,6 +39,8 @@ EVENT_KINDS = (
     "went_dark",
     "parked",
     "unparked",
+    "brand_nameservers",
+    "left_brand_nameservers",
 )
 
 
@@ -239,6 +247,42 @@ def material_changes(old: Enrichment | None, new: Enrichment) -> list[str]:
     if old is not None and old.parked and new.parked is False:
         events.append("unparked")
     return events
+
+
+def brand_nameservers(enrichment: Enrichment, official: Iterable[str]) -> tuple[str, ...] | None:
+    """NS hosts of the name's registrable domain under one of `official` (the brand's domains).
+
+    None when the NS lookup did not answer: unknown is not "not the brand's".
+    """
+    if enrichment.answer("NS").state != "resolves":
+        return None
+    roots = tuple(d.lower().rstrip(".") for d in official)
+    hosts = (ns.lower().rstrip(".") for ns in enrichment.records("NS"))
+    return tuple(h for h in hosts if any(h == r or h.endswith("." + r) for r in roots))
+
+
+def ownership_changes(
+    old: Enrichment | None, new: Enrichment, official: Iterable[str]
+) -> tuple[list[str], int]:
+    """(event kinds, score change) when a name moves onto or off the brand's nameservers.
+
+    Onto them (first check, or from known other nameservers): brand_nameservers,
+    -BRAND_NS_PENALTY. Off them: left_brand_nameservers, +BRAND_NS_PENALTY, the sign
+    of a domain changing hands. An unknown NS lookup on either side is no change, so
+    the penalty is never taken twice.
+    """
+    official = tuple(official)
+    now = brand_nameservers(new, official)
+    if now is None:
+        return [], 0
+    before = brand_nameservers(old, official) if old is not None else ()
+    if before is None:
+        return [], 0
+    if now and not before:
+        return ["brand_nameservers"], -BRAND_NS_PENALTY
+    if before and not now:
+        return ["left_brand_nameservers"], BRAND_NS_PENALTY
+    return [], 0
 
 
 def severity_boost(enrichment: Enrichment) -> int:
