@@ -452,15 +452,9 @@ class DetectionIndex:
         if len(core_sk) <= 40:
             d1 = self._any_d1
             queries = skels if is_idn or core == core_sk else [core, core_sk]
-            heads, tails = self._heads, self._tails
             for q in queries:
-                n_q = len(q)
-                # One edit changes the length by at most one and leaves the first or
-                # the last k characters of a label of k + 4 or more in place.
-                if n_q >= 6:
-                    k = 3 if n_q >= 7 else 2
-                    if not (heads.get(q[:k], 0) | tails.get(q[-k:], 0)) >> (n_q - 1) & 7:
-                        continue
+                if self._no_keyword_near(q):
+                    continue
                 for k_id in d1.get(q, ()):
                     cands[k_id] = None
                 for i in range(len(q)):
@@ -809,9 +803,24 @@ class DetectionIndex:
             self._result_cache[raw] = entry
         return res
 
+    def _no_keyword_near(self, q: str) -> bool:
+        """True when no keyword form (text, compact, skeleton) is within one edit of `q`.
+
+        Decided only for `q` of 6+ characters (else False: look it up): one edit
+        changes the length by at most one and leaves the first or the last k
+        characters of a string of k + 4 or more in place.
+        """
+        n_q = len(q)
+        if n_q < 6:
+            return False
+        k = 3 if n_q >= 7 else 2
+        return not (self._heads.get(q[:k], 0) | self._tails.get(q[-k:], 0)) >> (n_q - 1) & 7
+
     def _token_typo(self, tok: str) -> list[tuple[int, int]]:
         """(keyword id, LOOKALIKE or ONE_EDIT) for keywords a hyphen-delimited token imitates."""
         sk = skeleton(tok)
+        if self._no_keyword_near(sk):
+            return []
         cands = set(self._skel_d1.get(sk, ()))
         for d in typo.deletes(sk):
             cands.update(self._skel_d1.get(d, ()))
