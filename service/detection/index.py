@@ -489,7 +489,7 @@ class DetectionIndex:
         if fuzzy is None:
             pre = self._fuzzy_batch.get(core)
             fuzzy = pre if pre is not None else self.fuzzy_candidates(core)
-        near = {h[1] for h in hits}
+        near = {h[1] for h in hits} if fuzzy else ()
         for k_id, _dist in fuzzy:
             if k_id in near:
                 continue  # a closer technique already names it
@@ -904,7 +904,7 @@ class DetectionIndex:
             if typo_keys:
                 # Same (keyword, start) as a misspelled token: report it as misspelled.
                 hits = [(k, s, e, m or typo_keys.get((k, s), EXACT)) for k, s, e, m in hits]
-        result = tuple(dict.fromkeys(hits))
+        result = tuple(dict.fromkeys(hits)) if len(hits) > 1 else tuple(hits)
         if self.cache_size:
             if len(self._hits_cache) >= self.cache_size:
                 _evict(self._hits_cache)
