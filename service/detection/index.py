@@ -752,10 +752,7 @@ class DetectionIndex:
         for _k, s, e, _m in self._label_hits(core):
             if s or e != n_core:
                 return True
-        hits = self._core_cache.get(core)
-        if hits is None:
-            hits = self._core_hits(core, core, skeleton(core), False)
-        if hits:
+        if self._core_hits(core, core, skeleton(core), False):
             return True
         for lab in labels[:core_idx]:
             if self._label_hits(lab):
@@ -777,7 +774,7 @@ class DetectionIndex:
             registrable = resolve_suffix(labels, (full_n, icann_n))[0]
             if registrable is None or not self._may_match(name, labels, registrable):
                 entry = (name, registrable)
-                res = _from_cache(entry, raw)
+                res = ScoreResult(raw, name, name, registrable, None, 0, "none", False)
         if res is None:
             try:
                 n = from_split(fast) if fast is not None else normalize_domain(raw)
