@@ -1,4 +1,4 @@
-"""The resolver without a network: response classification, retries, backoff, the token bucket, brand-nameserver ownership."""
+"""DNS logic without a network: response classes, retries, backoff, rate limit, brand nameservers."""
 
 from __future__ import annotations
 
