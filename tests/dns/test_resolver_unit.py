@@ -1,4 +1,4 @@
-"""DNS logic without a network: response classes, retries, backoff, rate limit, brand nameservers."""
+"""DNS logic without a network: response classes, retries, backoff, rate limit, brand NS."""
 
 from __future__ import annotations
 
