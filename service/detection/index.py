@@ -774,7 +774,7 @@ class DetectionIndex:
             registrable = resolve_suffix(labels, (full_n, icann_n))[0]
             if registrable is None or not self._may_match(name, labels, registrable):
                 entry = (name, registrable)
-                res = ScoreResult(raw, name, name, registrable, None, 0, "none", False)
+                res = _no_evidence(raw, name, registrable)
         if res is None:
             try:
                 n = from_split(fast) if fast is not None else normalize_domain(raw)
@@ -1109,17 +1109,13 @@ def _evict(cache: dict[str, _V]) -> None:
 
 def _from_cache(entry: ScoreResult | tuple[str, str | None], raw: str) -> ScoreResult:
     if isinstance(entry, tuple):
-        return ScoreResult(
-            input=raw,
-            domain=entry[0],
-            unicode=entry[0],
-            registrable=entry[1],
-            brand=None,
-            score=0,
-            severity="none",
-            flagged=False,
-        )
+        return _no_evidence(raw, entry[0], entry[1])
     return _with_input(entry, raw)
+
+
+def _no_evidence(raw: str, domain: str, registrable: str | None) -> ScoreResult:
+    """The result of a valid name that imitates no brand."""
+    return ScoreResult(raw, domain, domain, registrable, None, 0, "none", False)
 
 
 def _with_input(res: ScoreResult, raw: str) -> ScoreResult:
