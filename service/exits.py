@@ -1,10 +1,12 @@
-"""Exit codes and the bad-input error shared by every `phantomwatch` command."""
+"""Exit codes, the bad-input error and the runners shared by every `phantomwatch` command."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -42,3 +44,17 @@ def reader_gone() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return EXIT_OK
+
+
+def run_standalone(
+    prog: str, register: Callable[[Any], None], argv: Sequence[str] | None = None
+) -> int:
+    """Parse `argv` with one command group's parser (`python -m ...command ACTION ...`) and run it.
+
+    `register` adds the group's actions to the subparsers, as it does for `phantomwatch`.
+    """
+    parser = argparse.ArgumentParser(prog=prog)
+    register(parser.add_subparsers(dest="action", required=True, metavar="ACTION"))
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code

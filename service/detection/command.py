@@ -17,7 +17,7 @@ import yaml
 from service.detection.index import DetectionIndex, score_names
 from service.detection.models import BrandSpec
 from service.detection.normalize import InvalidDomain, normalize_domain
-from service.exits import reader_gone
+from service.exits import reader_gone, run_standalone
 
 __all__ = ["BrandsFileError", "load_brands_file", "main", "register", "run"]
 
@@ -290,12 +290,7 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Stand-alone entry point: ``python -m service.detection.command score ...``."""
-    parser = argparse.ArgumentParser(prog="phantomwatch")
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(argv)
-    code: int = args.func(args)
-    return code
+    return run_standalone("phantomwatch", register, argv)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from service.exits import EXIT_FAILURE, EXIT_OK, UsageError, run_command
+from service.exits import EXIT_FAILURE, EXIT_OK, UsageError, run_command, run_standalone
 from service.sources.ct.entries import extract
 from service.sources.ct.errors import CTError, MalformedEntry, VerificationError
 from service.sources.ct.http import CTHttpClient
@@ -203,18 +203,9 @@ def _emit(log: str, batch: Sequence[Any], compact: CompactRange | None, out: _Ou
         out.stdout.flush()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """A stand-alone `ct` parser (`python -m service.sources.ct.command tail ...`)."""
-    parser = argparse.ArgumentParser(prog="phantomwatch ct")
-    sub = parser.add_subparsers(dest="ct_command", required=True, metavar="ACTION")
-    register_tail(sub)
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    code: int = args.func(args)
-    return code
+    """Stand-alone entry point (`python -m service.sources.ct.command ...`)."""
+    return run_standalone("phantomwatch ct", register_tail, argv)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from service.exits import EXIT_OK, UsageError, run_command
+from service.exits import EXIT_OK, UsageError, run_command, run_standalone
 from service.sources.dns.enrich import enrich
 from service.sources.dns.errors import DnsError
 from service.sources.dns.registration import registrable_of
@@ -92,18 +92,9 @@ async def _lookup(config: ResolverConfig, names: Sequence[str], stdout: TextIO) 
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """A stand-alone `dns` parser (`python -m service.sources.dns.command lookup ...`)."""
-    parser = argparse.ArgumentParser(prog="phantomwatch dns")
-    sub = parser.add_subparsers(dest="dns_command", required=True, metavar="ACTION")
-    register_lookup(sub)
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    code: int = args.func(args)
-    return code
+    """Stand-alone entry point (`python -m service.sources.dns.command ...`)."""
+    return run_standalone("phantomwatch dns", register_lookup, argv)
 
 
 if __name__ == "__main__":
