@@ -17,6 +17,8 @@ import idna
 import publicsuffixlist
 
 __all__ = [
+    "MAX_NAME",
+    "PLAIN_HOST",
     "InvalidDomain",
     "NormalizedName",
     "from_split",
@@ -27,10 +29,11 @@ __all__ = [
     "skeleton",
     "skeleton_unaccented",
     "split_ascii",
+    "suffix_lengths",
 ]
 
 PSL_URL = "https://publicsuffix.org/list/public_suffix_list.dat"
-_MAX_NAME = 253
+MAX_NAME = 253
 _MAX_LABEL = 63
 # Underscore is not legal in host names but shows up in real CT SANs and DNS
 # (service labels); rejecting it would turn real data into errors.
@@ -172,6 +175,11 @@ def _suffixes() -> _SuffixCache:
     return _SuffixCache(*_psl())
 
 
+def suffix_lengths(labels: list[str]) -> tuple[int, int]:
+    """Labels in the public suffix of a name's labels: (full list, ICANN section only)."""
+    return _suffixes().lengths(labels)
+
+
 def psl_source() -> str:
     """Where the Public Suffix List in use comes from (bundled snapshot or a refreshed file)."""
     path = _user_psl_file()
@@ -295,9 +303,11 @@ def _to_ascii_label(label: str) -> tuple[str, str]:
     return asc, label
 
 
-_FAST_NAME = re.compile(
-    r"(\*\.)?((?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z][a-z0-9-]{0,61})\.?"
-)
+_HOST = r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z][a-z0-9-]{0,61}"
+_FAST_NAME = re.compile(rf"(\*\.)?({_HOST})\.?")
+# A name split_ascii takes as it is (already lowercase, no wildcard, no trailing dot);
+# it still has to be checked for "xn--", length and a label left of its public suffix.
+PLAIN_HOST = re.compile(_HOST)
 
 
 def split_ascii(raw: str) -> tuple[str, list[str], bool, int, int] | None:
@@ -314,7 +324,7 @@ def split_ascii(raw: str) -> tuple[str, list[str], bool, int, int] | None:
     if m is None or "xn--" in low:
         return None
     name = m.group(2)
-    if len(name) > _MAX_NAME:
+    if len(name) > MAX_NAME:
         return None
     labels = name.split(".")
     full_n, icann_n = _suffixes().lengths(labels)
@@ -376,7 +386,7 @@ def _normalize_slow(text: str) -> NormalizedName:
         ascii_labels.append(asc)
         unicode_labels.append(uni)
     ascii_name = ".".join(ascii_labels)
-    if len(ascii_name) > _MAX_NAME:
+    if len(ascii_name) > MAX_NAME:
         raise InvalidDomain("name longer than 253 characters")
     if ascii_labels[-1].isdigit():
         raise InvalidDomain("numeric top-level label: not a domain name")

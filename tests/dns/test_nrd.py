@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.sources.dns import nrd
 from service.sources.dns.errors import FeedError
@@ -147,3 +149,35 @@ def test_the_real_whoisds_list() -> None:
     assert all(d.isascii() for d in feed.domains)  # IDNs (192 lines) as A-labels
     assert feed.domains[0] == "alwkdsx.sbs"
     assert read_nrd(gzip.compress(path.read_bytes())).domains == feed.domains
+
+
+def _line_by_line(content: bytes) -> tuple[list[str], list[tuple[int, str]]]:
+    """The names and bad lines of `content` by the general per-line rules alone."""
+    names: dict[str, None] = {}
+    bad: list[tuple[int, str]] = []
+    for number, raw in enumerate(io.BytesIO(content), 1):
+        reason, name = nrd._parse_line(raw, number)
+        if reason is not None:
+            bad.append((number, reason))
+        elif name is not None:
+            names.setdefault(name)
+    return list(names), bad
+
+
+def _agrees_with_the_general_rules(content: bytes) -> None:
+    feed = read_nrd(content)
+    assert (feed.domains, [(b.line, b.reason) for b in feed.bad]) == _line_by_line(content)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text("abcxyzAZ019-_.* \r/\u00fc\ufeff", max_size=24), max_size=8))
+def test_the_plain_host_fast_path_agrees_with_the_general_rules(lines: list[str]) -> None:
+    # Lowercase hosts take the fast path; anything else (case, spaces, a trailing dot,
+    # xn--, a bare suffix, CRLF) must come out exactly as the general rules say.
+    edges = ["xn--bcher-kva.de", "xn--zz.com", "co.uk", "a.co.uk\r", "x.com.", "a" + ".b" * 130]
+    content = "\n".join([*lines, *edges]).encode()
+    _agrees_with_the_general_rules(content)
+
+
+def test_the_real_list_agrees_with_the_general_rules() -> None:
+    _agrees_with_the_general_rules(shared_data("nrd/whoisds_2025-12-01.txt").read_bytes())

@@ -13,7 +13,13 @@ from typing import IO
 import httpx
 
 from service.detection import normalize_domain
-from service.detection.normalize import InvalidDomain, split_ascii
+from service.detection.normalize import (
+    MAX_NAME,
+    PLAIN_HOST,
+    InvalidDomain,
+    split_ascii,
+    suffix_lengths,
+)
 from service.sources.dns.errors import FeedError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -42,20 +48,28 @@ class NrdList:
     duplicates: int = 0
 
 
-def parse_lines(lines: Iterable[bytes], result: NrdList | None = None) -> NrdList:
-    """Read raw lines into `result` (a new NrdList by default): comments, blanks, bad lines."""
-    out = result if result is not None else NrdList()
-    out.domains.extend(_names(lines, out, set(out.domains)))
-    return out
-
-
 def _names(lines: Iterable[bytes], out: NrdList, seen: set[str]) -> Iterator[str]:
     """The names of `lines` not in `seen`, in order, as the lines are read.
 
     Bad lines and repeats are recorded in `out` (whose `domains` are left alone).
     """
+    plain = PLAIN_HOST.fullmatch
+    reason: str | None
+    name: str | None
     for number, raw in enumerate(lines, 1):
-        reason, name = _parse_line(raw, number)
+        # Most lines of a real feed are plain lowercase hosts: this gives what
+        # _parse_line would for them, at half its cost.
+        text = raw.rstrip(b"\r\n").decode("ascii", "replace")
+        labels = text.split(".")
+        if (
+            plain(text)
+            and "xn--" not in text
+            and len(text) <= MAX_NAME
+            and suffix_lengths(labels)[0] < len(labels)
+        ):
+            reason, name = None, text
+        else:
+            reason, name = _parse_line(raw, number)
         if reason is None and name is None:
             continue
         if reason is not None:
