@@ -133,6 +133,11 @@ def _scoring_process_started() -> None:
     # it (~0.15 s with 1,000 brands) and writes the GC headers of every object,
     # turning the pages shared with the parent into private copies.
     gc.freeze()
+    # The per-name caches would die with this process, and a feed's names are all
+    # distinct (98 % of a daily NRD list's registrable labels too): filling them
+    # only costs. What the parent had cached is still read.
+    assert _INHERITED is not None
+    _INHERITED.index.cache_size = 0
 
 
 @contextmanager
