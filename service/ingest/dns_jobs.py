@@ -18,6 +18,7 @@ from service.sources.dns.enrich import (
     Enrichment,
     brand_nameservers,
     enrich,
+    last_known,
     material_changes,
     ownership_changes,
     severity_boost,
@@ -30,6 +31,8 @@ from service.watch.models import DnsSnapshot
 log = logging.getLogger(__name__)
 
 CLAIM = timedelta(minutes=10)  # how long a claimed name is left to the worker that took it
+# Snapshots read back to find each lookup's last known answer.
+HISTORY = 20
 
 
 def resolver_config(settings: Settings) -> ResolverConfig:
@@ -123,28 +126,32 @@ class DnsJobs:
             alert = session.get(Alert, alert_id)
             if alert is None:
                 return []
-            # Compare with the last snapshot DNS could answer: an unknown look is no change.
-            previous_row = session.scalar(
-                select(DnsSnapshot)
-                .where(DnsSnapshot.alert_id == alert_id, DnsSnapshot.state != "unknown")
+            # Compare each lookup with its own last known answer: a lookup that timed
+            # out is no change, and one that answers again is not news twice.
+            rows = session.scalars(
+                select(DnsSnapshot.data)
+                .where(DnsSnapshot.alert_id == alert_id)
                 .order_by(DnsSnapshot.taken_at.desc(), DnsSnapshot.id.desc())
-                .limit(1)
+                .limit(HISTORY)
             )
-            previous = None if previous_row is None else Enrichment.from_json(previous_row.data)
-            changes = (
-                material_changes(previous, enrichment) if enrichment.state != "unknown" else []
-            )
-            data = enrichment.to_json()
+            previous = last_known(Enrichment.from_json(data) for data in rows)
+            current = last_known([enrichment, *([previous] if previous else [])])
+            changes = material_changes(previous, enrichment)
             session.add(
-                DnsSnapshot(alert_id=alert_id, state=enrichment.state, data=data, changes=changes)
+                DnsSnapshot(
+                    alert_id=alert_id,
+                    state=enrichment.state,
+                    data=enrichment.to_json(),
+                    changes=changes,
+                )
             )
-            earned = [c for c in changes if c in ("first_resolution", "mx_appeared")]
-            boost = severity_boost(enrichment) if earned else 0
             brand = session.get(Brand, alert.brand_id)
             official = brand.domains if brand is not None else []
             owned, adjust = ownership_changes(previous, enrichment, official)
             changes += owned
-            boost += adjust
+            # The score carries the boost of the last known DNS state; a change
+            # moves it by the difference (down too, when a name goes dark).
+            adjust += severity_boost(current) - severity_boost(previous)
             summary = {
                 "state": enrichment.state,
                 "has_mx": enrichment.has_mx,
@@ -152,7 +159,7 @@ class DnsJobs:
                 "wildcard": enrichment.wildcard,
                 "brand_nameservers": list(brand_nameservers(enrichment, official) or ()),
             }
-            add_dns_evidence(session, alert, enrichment.state, changes, summary, boost)
+            add_dns_evidence(session, alert, enrichment.state, changes, summary, adjust)
             return changes
 
     # --- registration watch ------------------------------------------------------------------
@@ -183,8 +190,11 @@ class DnsJobs:
         )
         report = WatchReport(checked=len(due))
         for entry, outcome in zip(due, states, strict=True):
-            state = "unknown" if isinstance(outcome, BaseException) else outcome
-            alert = await asyncio.to_thread(self._record_watch, entry.id, state)
+            if isinstance(outcome, BaseException):
+                state, detail = "unknown", f"{type(outcome).__name__}: {outcome}"
+            else:
+                state, detail = outcome, None
+            alert = await asyncio.to_thread(self._record_watch, entry.id, state, detail)
             report.registered += state == "registered"
             report.alerts += alert
         return report
@@ -193,9 +203,9 @@ class DnsJobs:
         with self.database.session() as session:
             return watch.due(session, limit)
 
-    def _record_watch(self, entry_id: int, state: str) -> bool:
+    def _record_watch(self, entry_id: int, state: str, detail: str | None) -> bool:
         with self.database.session() as session:
-            alert = watch.record_check(session, entry_id, state, None, self.watch_interval)
+            alert = watch.record_check(session, entry_id, state, detail, self.watch_interval)
             return alert is not None
 
     # --- scheduler entry points ---------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -15,6 +15,8 @@ from service.brands.service import create_brand
 from service.config import Settings
 from service.db import Database, utcnow
 from service.ingest.dns_jobs import DnsJobs
+from service.sources.dns.enrich import Enrichment
+from service.sources.dns.resolver import Answer, State
 from service.watch import service as watch
 from service.watch.models import DnsSnapshot, WatchEntry
 from service.webhooks.delivery import DeliveryConfig, DeliveryWorker, Senders
@@ -114,6 +116,58 @@ def test_enrichment_records_snapshots_and_material_changes(
         knot.set_zone("changing.test.", str(ZONES["changing.test."]))
 
 
+def snapshot(
+    a: State = "resolves",
+    mx: State = "nodata",
+    ns: tuple[str, ...] | None = ("ns1.other.net.",),
+) -> Enrichment:
+    """A look at paypa1.com; `ns=None` is an NS lookup that timed out."""
+
+    def answer(rdtype: str, state: State, records: tuple[str, ...] = ()) -> Answer:
+        return Answer("paypa1.com", rdtype, state, records if state == "resolves" else ())
+
+    return Enrichment(
+        "paypa1.com",
+        "paypa1.com",
+        datetime.now(UTC),
+        {
+            "A": answer("A", a, ("192.0.2.1",)),
+            "AAAA": answer("AAAA", "nodata" if a == "resolves" else a),
+            "MX": answer("MX", mx, ("10 mx.paypa1.com.",)),
+            "NS": answer("NS", "unknown" if ns is None else "resolves", ns or ()),
+        },
+    )
+
+
+def test_each_lookup_is_compared_with_its_own_last_known_answer(
+    settings: Settings, database: Database, brand_id: int
+) -> None:
+    """Timeouts on some lookups are no change; the score carries the last known state's boost."""
+    jobs = DnsJobs(settings, database)
+    alert_id = seed_alert(database, brand_id, "paypa1.com", score=70)
+    brand_ns = ("ns1.paypal.com.",)
+    steps: list[tuple[Enrichment, list[str], int]] = [
+        (snapshot(ns=brand_ns), ["first_resolution", "brand_nameservers"], 70 + 5 - 30),
+        (snapshot(mx="unknown", ns=None), [], 45),  # NS and MX time out
+        # compared with the brand's NS of the first look, not with the timeout
+        (snapshot(), ["ns_changed", "left_brand_nameservers"], 75),
+        (snapshot(mx="resolves"), ["mx_appeared"], 85),
+        (snapshot(mx="unknown"), [], 85),
+        (snapshot(mx="resolves"), [], 85),  # the MX was known: not news, no boost again
+        (snapshot(a="unknown", mx="resolves"), [], 85),
+        (snapshot(a="nxdomain", mx="resolves"), ["went_dark"], 80),
+        (snapshot(a="resolves", mx="resolves"), ["first_resolution"], 85),
+        (snapshot(mx="nodata"), ["mx_gone"], 75),
+    ]
+    for number, (seen, changes, score) in enumerate(steps, 1):
+        assert jobs._store(alert_id, seen) == changes, number
+        with database.session() as session:
+            alert = session.get(Alert, alert_id)
+            assert alert is not None
+            assert alert.score == score, number
+    assert [e["changes"] for e in events(database, alert_id)] == [c for _, c, _ in steps if c]
+
+
 def test_a_lookalike_on_the_brands_own_nameservers_drops_and_rises_when_it_leaves(
     jobs: DnsJobs, database: Database, brand_id: int, knot: KnotServer
 ) -> None:
@@ -201,3 +255,21 @@ def test_the_scheduler_builds_dns_jobs_from_settings(jobs: DnsJobs, database: Da
     assert {"dns-enrich", "dns-watch", "dns-watch-refresh", "webhook-delivery"} <= ids
     off = jobs.settings.model_copy(update={"dns_enabled": False})
     assert "dns-enrich" not in {job.id for job in build_scheduler(off, database).get_jobs()}
+
+
+def test_a_watch_check_that_fails_keeps_the_state_and_says_why(
+    jobs: DnsJobs, database: Database, brand_id: int
+) -> None:
+    with database.session() as session:
+        entry = WatchEntry(brand_id=brand_id, domain="co.uk", unicode="co.uk", origin="user")
+        session.add(entry)
+        session.flush()
+        entry_id = entry.id
+    report = asyncio.run(jobs.check_watchlists())
+    assert (report.checked, report.registered, report.alerts) == (1, 0, 0)
+    with database.session() as session:
+        row = session.get(WatchEntry, entry_id)
+        assert row is not None
+        assert row.state == "unknown"
+        assert row.last_checked_at is not None
+        assert row.last_detail == "DnsError: 'co.uk' is a public suffix, not a registrable domain"

@@ -12,8 +12,8 @@ import pytest
 from service.sources.dns.enrich import Enrichment, enrich, material_changes, severity_boost
 from service.sources.dns.errors import DnsError
 from service.sources.dns.registration import registration_state
-from service.sources.dns.resolver import DnsClient, ResolverConfig, udp_then_tcp
-from tests.dns.conftest import run
+from service.sources.dns.resolver import Answer, DnsClient, ResolverConfig, udp_then_tcp
+from tests.dns.conftest import ZONES, run
 from tests.dns.server import KnotServer
 
 
@@ -201,6 +201,7 @@ def test_material_changes_across_zone_reloads(knot: KnotServer) -> None:
     v4 = snapshot()
     assert material_changes(v3, v4) == [  # type: ignore[arg-type]
         "first_resolution",
+        "mx_gone",
         "ns_changed",
         "parked",
     ]
@@ -261,3 +262,39 @@ def test_snapshot_round_trips_through_json(client: DnsClient) -> None:
     assert material_changes(back, e) == []
     with pytest.raises(DnsError, match="not an enrichment snapshot"):
         Enrichment.from_json({"name": "x"})
+
+
+def test_a_dangling_cname_is_registered_not_free(knot: KnotServer) -> None:
+    # The alias's target exists in no zone served: the server answers NXDOMAIN with the CNAME.
+    async def look() -> tuple[Answer, str, Enrichment]:
+        client = DnsClient(ResolverConfig([f"127.0.0.1:{knot.port}"], timeout=1.0, retries=0))
+        ns = await client.query("dangling-lookalike.regtest", "NS")
+        return (
+            ns,
+            await registration_state(client, "dangling-lookalike.regtest"),
+            await enrich(client, "dangling-lookalike.regtest"),
+        )
+
+    knot.set_zone("regtest.", "ns1 A 127.0.0.1\ndangling-lookalike CNAME gone.regtest.\n")
+    try:
+        ns, registration, enrichment = run(look())
+    finally:
+        knot.set_zone("regtest.", str(ZONES["regtest."]))
+    assert (ns.state, ns.cname_chain) == ("nodata", ("gone.regtest.",))
+    assert "gone.regtest. does not exist" in ns.detail
+    assert registration == "registered"
+    assert enrichment.registration == "registered"
+    assert enrichment.records("CNAME") == ("gone.regtest.",)
+    assert enrichment.state == "nodata"  # the name exists, with no address to reach
+    assert enrichment.wildcard is False
+
+
+def test_enrich_asks_the_normalised_host_of_a_url_or_idn(client: DnsClient) -> None:
+    url = run(enrich(client, "https://WWW.Example-Lookalike.test:8443/login?next=/"))
+    assert (url.name, url.registrable) == ("www.example-lookalike.test", "example-lookalike.test")
+    assert url.answer("A").name == "www.example-lookalike.test."
+    assert url.records("A") == ("192.0.2.1",)
+    idn = run(enrich(client, "pаypal.test"))  # Cyrillic а
+    assert idn.name == "xn--pypal-4ve.test"
+    assert idn.answer("MX").name == "xn--pypal-4ve.test."
+    assert idn.answer("MX").state == "nxdomain"

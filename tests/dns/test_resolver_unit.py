@@ -15,6 +15,7 @@ import pytest
 
 from service.sources.dns.enrich import Enrichment, ownership_changes
 from service.sources.dns.errors import DnsError
+from service.sources.dns.registration import decide
 from service.sources.dns.resolver import (
     Answer,
     DnsClient,
@@ -74,12 +75,53 @@ def test_classify_cname_chains() -> None:
     resolved = classify(NAME, A, _reply(answer=(*chain, "z.example. 60 A 192.0.2.9")))
     assert (resolved.state, resolved.records) == ("resolves", ("192.0.2.9",))
     assert resolved.cname_chain == ("y.example.", "z.example.")
-    dangling = classify(NAME, A, _reply(dns.rcode.NXDOMAIN, answer=chain))
-    assert (dangling.state, dangling.cname_chain) == ("nxdomain", ("y.example.", "z.example."))
+    # NXDOMAIN after a CNAME is about the last target (RFC 6604): the name itself exists.
+    dangling = classify(NAME, A, _reply(dns.rcode.NXDOMAIN, answer=chain, authority=(SOA,)))
+    assert (dangling.state, dangling.cname_chain) == ("nodata", ("y.example.", "z.example."))
+    assert dangling.detail == "CNAME target z.example. does not exist (NXDOMAIN)"
     asked = classify(NAME, dns.rdatatype.CNAME, _reply(answer=chain, rdtype="CNAME"))
     assert asked.records == ("y.example.",)
     loop = ("x.example. 60 CNAME x.example.",)
     assert classify(NAME, A, _reply(answer=loop)).state == "unknown"
+
+
+def test_dangling_cname_is_registered_not_free() -> None:
+    # paypal.azurewebsites.net -> waws-prod-gone.cloudapp.net, which no longer exists.
+    name = dns.name.from_text("paypal.azurewebsites.net.")
+    reply = dns.message.make_response(dns.message.make_query(name, "NS"))
+    reply.set_rcode(dns.rcode.NXDOMAIN)
+    reply.answer.append(_rrset("paypal.azurewebsites.net. 60 CNAME waws-prod-gone.cloudapp.net."))
+    reply.authority.append(
+        _rrset("cloudapp.net. 60 SOA ns.cloudapp.net. h.cloudapp.net. 1 2 3 4 5")
+    )
+    ns = classify(name, dns.rdatatype.NS, reply)
+    assert (ns.name, ns.state, ns.cname_chain) == (
+        "paypal.azurewebsites.net.",
+        "nodata",
+        ("waws-prod-gone.cloudapp.net.",),
+    )
+    assert decide(ns, None) == "registered"
+    # Asked for the CNAME itself, the record is the answer, whatever the rcode says.
+    cname = classify(name, dns.rdatatype.CNAME, reply)
+    assert (cname.state, cname.records) == ("resolves", ("waws-prod-gone.cloudapp.net.",))
+
+
+@pytest.mark.parametrize(
+    ("ns", "soa", "expected"),
+    [
+        (Answer("x.", "NS", "nxdomain"), None, "free"),
+        # as snapshots stored before the fix recorded a dangling alias
+        (Answer("x.", "NS", "nxdomain", cname_chain=("gone.example.",)), None, "registered"),
+        (Answer("x.", "NS", "nodata", cname_chain=("gone.example.",)), None, "registered"),
+        (Answer("x.", "NS", "resolves", ("ns1.example.",)), None, "registered"),
+        (Answer("x.", "NS", "unknown", detail="SERVFAIL"), None, "unknown"),
+        (Answer("x.", "NS", "nodata"), Answer("x.", "SOA", "unknown"), "unknown"),
+        (Answer("x.", "NS", "nodata"), Answer("x.", "SOA", "nodata"), "unknown"),
+        (Answer("x.", "NS", "nodata"), Answer("x.", "SOA", "resolves", ("soa",)), "registered"),
+    ],
+)
+def test_decide(ns: Answer, soa: Answer | None, expected: str) -> None:
+    assert decide(ns, soa) == expected
 
 
 def test_classify_referral() -> None:

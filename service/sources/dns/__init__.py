@@ -4,6 +4,7 @@ from service.sources.dns.enrich import (
     EVENT_KINDS,
     Enrichment,
     enrich,
+    last_known,
     material_changes,
     severity_boost,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "delegations",
     "enrich",
     "fetch_feed",
+    "last_known",
     "material_changes",
     "new_delegations",
     "parking_provider",

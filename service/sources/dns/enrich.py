@@ -11,7 +11,7 @@ from typing import Any
 
 from service.sources.dns.errors import DnsError
 from service.sources.dns.parking import parking_provider
-from service.sources.dns.registration import Registration, decide, registrable_of
+from service.sources.dns.registration import Registration, decide, query_names
 from service.sources.dns.resolver import STATES, Answer, DnsClient, State
 
 # Keys of Enrichment.answers: record types, plus the two lookups that are not at the name.
@@ -35,6 +35,7 @@ BRAND_NS_PENALTY = 30
 EVENT_KINDS = (
     "first_resolution",
     "mx_appeared",
+    "mx_gone",
     "ns_changed",
     "went_dark",
     "parked",
@@ -200,10 +201,10 @@ async def enrich(client: DnsClient, name: str, *, now: datetime | None = None) -
     registrable domain (the delegation is what parking and registration are
     about); DMARC at _dmarc.<registrable>, the organisational domain whose
     policy covers its subdomains; the wildcard probe at a random label under the
-    registrable domain. DnsError for a name that is not a domain under a public suffix.
+    registrable domain. `name` may be a URL or an IDN: the normalised ASCII host is asked
+    (and is `Enrichment.name`). DnsError for a name that is not a domain under a public suffix.
     """
-    registrable = registrable_of(name)
-    host = name.strip().lower().rstrip(".")
+    host, registrable = query_names(name)
     lookups: list[tuple[str, str, str]] = [(key, host, key) for key in AT_NAME]
     lookups += [(key, registrable, key) for key in AT_REGISTRABLE]
     lookups.append((DMARC, f"_dmarc.{registrable}", "TXT"))
@@ -217,15 +218,35 @@ async def enrich(client: DnsClient, name: str, *, now: datetime | None = None) -
     )
 
 
+def last_known(snapshots: Iterable[Enrichment]) -> Enrichment | None:
+    """What DNS last said on each lookup, from snapshots of one name given newest first.
+
+    Each answer is the newest one that was not unknown, so a lookup that timed out
+    leaves its previous answer standing: comparing against this, an unknown lookup
+    is never a change, and a known one is compared with its own last known value
+    (not with a snapshot in which it, unlike the name's addresses, went unanswered).
+    None when there are no snapshots.
+    """
+    newest: Enrichment | None = None
+    answers: dict[str, Answer] = {}
+    for snapshot in snapshots:
+        newest = newest or snapshot
+        for key, answer in snapshot.answers.items():
+            if answer.state != "unknown":
+                answers.setdefault(key, answer)
+    if newest is None:
+        return None
+    return Enrichment(newest.name, newest.registrable, newest.checked_at, answers)
+
+
 def material_changes(old: Enrichment | None, new: Enrichment) -> list[str]:
     """Event kinds between two snapshots of one name, in EVENT_KINDS order.
 
     An event needs the new value to be known. The old snapshot may be None (first
     check) or unknown on a field: "no evidence before", so first_resolution and
-    mx_appeared can fire (a possible repeat beats a missed first resolution).
-    went_dark, ns_changed and unparked need both sides known: an unknown lookup is
-    never read as a change. Callers should store the last snapshot whose state is
-    known as the comparison base.
+    mx_appeared can fire. went_dark, mx_gone, ns_changed and unparked need both sides
+    known: an unknown lookup is never read as a change. Callers pass `last_known` of
+    the earlier snapshots as `old`.
     """
     events: list[str] = []
     old_state = old.state if old is not None else None
@@ -233,6 +254,8 @@ def material_changes(old: Enrichment | None, new: Enrichment) -> list[str]:
         events.append("first_resolution")
     if new.has_mx and (old is None or not old.has_mx):
         events.append("mx_appeared")
+    if old is not None and old.has_mx and new.has_mx is False:
+        events.append("mx_gone")
     if (
         old is not None
         and old.answer("NS").state == "resolves"
@@ -285,8 +308,14 @@ def ownership_changes(
     return [], 0
 
 
-def severity_boost(enrichment: Enrichment) -> int:
-    """Points to add to a detection's score: BOOST_RESOLVES if it resolves, BOOST_MX with mail."""
+def severity_boost(enrichment: Enrichment | None) -> int:
+    """Points DNS adds to a detection's score: BOOST_RESOLVES if it resolves, BOOST_MX with mail.
+
+    An alert's score carries the boost of its last known DNS state: moving from one
+    state to another changes the score by the difference, never by a boost again.
+    """
+    if enrichment is None:
+        return 0
     boost = 0
     if enrichment.state == "resolves":
         boost += BOOST_RESOLVES

@@ -40,11 +40,15 @@ MAX_CNAME_CHAIN = 16
 class Answer:
     """The outcome of one lookup.
 
-    `state` is about the final name after the CNAMEs in the answer (`cname_chain`):
-    "resolves" with `records` (sorted strings; TXT is the decoded concatenation of
-    its strings), "nxdomain", "nodata" (the name exists without that type), or
-    "unknown" (SERVFAIL, REFUSED, timeout, network error, a referral we cannot
-    follow; `detail` says which). "unknown" is neither registered nor free.
+    `state` is about the records of the type at the end of the CNAMEs in the
+    answer (`cname_chain`): "resolves" with `records` (sorted strings; TXT is the
+    decoded concatenation of its strings), "nodata" (no records of that type: the
+    name, or the last name of its chain, exists without them), "nxdomain" (the
+    queried name itself does not exist), or "unknown" (SERVFAIL, REFUSED, timeout,
+    network error, a referral we cannot follow; `detail` says which). "unknown"
+    is neither registered nor free. A name whose alias points at a name that does
+    not exist (a dangling CNAME) is "nodata" with its `cname_chain` and a
+    `detail`: the name exists, it owns the CNAME.
     `referral` marks NS records taken from a parent zone's delegation (an
     authoritative-only server answering for a child it does not serve).
     """
@@ -239,12 +243,17 @@ def classify(
         chain.append(current.to_text())
     else:
         return Answer(qname, qtype, "unknown", detail="CNAME chain too long")
-    if rcode == dns.rcode.NXDOMAIN:
-        return Answer(qname, qtype, "nxdomain", cname_chain=tuple(chain))
     if found is not None:
         return Answer(
             qname, qtype, "resolves", _texts(found), cname_chain=tuple(chain), ttl=found.ttl
         )
+    if rcode == dns.rcode.NXDOMAIN:
+        if not chain:
+            return Answer(qname, qtype, "nxdomain")
+        # The rcode is about the last target of the chain (RFC 6604 section 3); the queried
+        # name owns a CNAME, so it exists: reading it as NXDOMAIN would call it free.
+        detail = f"CNAME target {current} does not exist (NXDOMAIN)"
+        return Answer(qname, qtype, "nodata", detail=detail, cname_chain=tuple(chain))
     delegation = next((r for r in response.authority if r.rdtype == dns.rdatatype.NS), None)
     has_soa = any(r.rdtype == dns.rdatatype.SOA for r in response.authority)
     if delegation is not None and not has_soa and not response.flags & dns.flags.AA:
