@@ -34,8 +34,15 @@ class WatchEntry(Base):
     last_checked_at: Mapped[datetime | None]
     next_check_at: Mapped[datetime] = mapped_column(default=utcnow)
     registered_at: Mapped[datetime | None]
+    # The current free spell: first and latest check that saw the name free. A later
+    # registration happened between free_until and the check that saw it.
+    free_since: Mapped[datetime | None]
+    free_until: Mapped[datetime | None]
     last_detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when a user removes a generated name: the row stays so the hourly refresh does
+    # not predict it again; hidden, never checked, revived if the user adds it back.
+    removed_at: Mapped[datetime | None]
 
 
 class DnsSnapshot(Base):

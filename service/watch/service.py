@@ -6,8 +6,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.alerts.models import Alert, AlertSource
@@ -18,8 +19,9 @@ from service.db import utcnow
 from service.detection import DetectionIndex, InvalidDomain, normalize_domain
 from service.errors import NotFound, ValidationFailed
 from service.phantom.models import PhantomCandidate
-from service.watch.candidates import top_candidates
+from service.watch.candidates import generate, top_candidates
 from service.watch.models import WatchEntry
+from service.webhooks.events import isoformat
 
 STATES = ("unknown", "free", "registered")
 
@@ -29,36 +31,66 @@ def _spread(interval: timedelta) -> datetime:
     return utcnow() + interval * random.random()
 
 
+def _derivable(brand: Brand) -> set[str]:
+    """Every registrable name the generator derives from the brand's current domains.
+
+    Cheap (no scoring), so the hourly refresh can tell stale predictions without
+    ranking candidates when the quota is already full.
+    """
+    spec = to_spec(brand)
+    owned = {normalize_domain(d).ascii for d in spec.domains}
+    out: set[str] = set()
+    for raw in set(generate(spec)):
+        try:
+            registrable = normalize_domain(raw).registrable
+        except InvalidDomain:
+            continue
+        if registrable is not None and registrable not in owned:
+            out.add(registrable)
+    return out
+
+
 def refresh_generated(
     session: Session, brand: Brand, limit: int, interval: timedelta
 ) -> list[WatchEntry]:
-    """Add the engine's top predicted lookalikes of a brand that are not watched yet."""
-    have = set(session.scalars(select(WatchEntry.domain).where(WatchEntry.brand_id == brand.id)))
-    generated = session.scalar(
-        select(func.count())
-        .select_from(WatchEntry)
-        .where(WatchEntry.brand_id == brand.id, WatchEntry.origin == "generated")
-    )
-    room = max(0, limit - int(generated or 0))
+    """Keep a brand's predicted lookalikes in step with its domains, topped up to `limit`.
+
+    Generated names the brand's current domains no longer produce (a domain was
+    replaced, or became official) are dropped; names the user removed are never
+    predicted again; user and phantom names are left alone.
+    """
+    rows = list(session.scalars(select(WatchEntry).where(WatchEntry.brand_id == brand.id)))
+    derivable = _derivable(brand)
+    have: set[str] = set()
+    generated = 0
+    for entry in rows:
+        if entry.origin == "generated" and entry.removed_at is None:
+            if entry.domain not in derivable:
+                session.delete(entry)
+                continue
+            generated += 1
+        # Tombstones are skipped like live names: a removed name is never predicted again.
+        have.add(entry.domain)
+    room = max(0, limit - generated)
     added: list[WatchEntry] = []
-    if not room:
-        return added  # the hourly refresh: nothing to top up, so nothing to generate
-    for candidate in top_candidates(to_spec(brand), limit):
-        if len(added) >= room:
-            break
-        if candidate.domain in have:
-            continue
-        entry = WatchEntry(
-            brand_id=brand.id,
-            domain=candidate.domain,
-            unicode=candidate.unicode,
-            origin="generated",
-            technique=candidate.technique,
-            predicted_score=candidate.score,
-            next_check_at=_spread(interval),
-        )
-        session.add(entry)
-        added.append(entry)
+    if room:
+        # Everything already present may outrank the new names: ask for enough to skip it.
+        for candidate in top_candidates(to_spec(brand), limit + len(have)):
+            if len(added) >= room:
+                break
+            if candidate.domain in have:
+                continue
+            entry = WatchEntry(
+                brand_id=brand.id,
+                domain=candidate.domain,
+                unicode=candidate.unicode,
+                origin="generated",
+                technique=candidate.technique,
+                predicted_score=candidate.score,
+                next_check_at=_spread(interval),
+            )
+            session.add(entry)
+            added.append(entry)
     session.flush()
     return added
 
@@ -66,7 +98,11 @@ def refresh_generated(
 def add_names(
     session: Session, brand_id: int, names: Sequence[str], origin: str = "user"
 ) -> list[WatchEntry]:
-    """Watch names given by a user (or found by the phantom probe); known ones are kept."""
+    """Watch names given by a user (or found by the phantom probe); known ones are kept.
+
+    A generated name the user removed comes back only when a user adds it (it becomes
+    theirs); the phantom probe does not override that removal.
+    """
     brand = get_brand(session, brand_id)
     index = DetectionIndex.build([to_spec(brand)])
     out: list[WatchEntry] = []
@@ -80,7 +116,9 @@ def add_names(
         if name.registrable is None:
             errors.append({"field": f"domains[{i}]", "message": f"{raw!r} is a public suffix"})
             continue
-        out.append(_upsert(session, brand, index, name.registrable, origin))
+        entry = _upsert(session, brand, index, name.registrable, origin)
+        if entry is not None:
+            out.append(entry)
     if errors:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         raise ValidationFailed(detail, errors=errors)
@@ -90,10 +128,16 @@ def add_names(
 
 def _upsert(
     session: Session, brand: Brand, index: DetectionIndex, domain: str, origin: str
-) -> WatchEntry:
+) -> WatchEntry | None:
     existing = session.scalar(
         select(WatchEntry).where(WatchEntry.brand_id == brand.id, WatchEntry.domain == domain)
     )
+    if existing is not None and existing.removed_at is not None:
+        if origin != "user":
+            return None
+        # Stored checks are kept: the state it had is still the best guess until rechecked.
+        existing.removed_at, existing.origin, existing.next_check_at = None, "user", utcnow()
+        return existing
     if existing is not None:
         return existing
     result = index.score(domain)
@@ -112,17 +156,23 @@ def _upsert(
 
 def list_entries(session: Session, brand_id: int, state: str | None = None) -> list[WatchEntry]:
     get_brand(session, brand_id)
-    query = select(WatchEntry).where(WatchEntry.brand_id == brand_id)
+    query = select(WatchEntry).where(
+        WatchEntry.brand_id == brand_id, WatchEntry.removed_at.is_(None)
+    )
     if state:
         query = query.where(WatchEntry.state == state)
     return list(session.scalars(query.order_by(WatchEntry.predicted_score.desc(), WatchEntry.id)))
 
 
 def remove(session: Session, brand_id: int, entry_id: int) -> None:
+    """Stop watching a name; a generated one is kept as a tombstone so it is not predicted again."""
     entry = session.get(WatchEntry, entry_id)
-    if entry is None or entry.brand_id != brand_id:
+    if entry is None or entry.brand_id != brand_id or entry.removed_at is not None:
         raise NotFound(f"brand {brand_id} watches no entry {entry_id}")
-    session.delete(entry)
+    if entry.origin == "generated":
+        entry.removed_at = utcnow()
+    else:
+        session.delete(entry)
 
 
 @dataclass(frozen=True)
@@ -143,6 +193,7 @@ def due(session: Session, limit: int) -> list[DueEntry]:
             .join(Brand, Brand.id == WatchEntry.brand_id)
             .where(
                 WatchEntry.next_check_at <= now,
+                WatchEntry.removed_at.is_(None),
                 Brand.deleted_at.is_(None),
                 Brand.enabled.is_(True),
             )
@@ -159,10 +210,14 @@ def due(session: Session, limit: int) -> list[DueEntry]:
 def record_check(
     session: Session, entry_id: int, state: str, detail: str | None, interval: timedelta
 ) -> Alert | None:
-    """Store a check's result; free -> registered raises a `registration_watch` alert."""
+    """Store a check's result; free -> registered raises a `registration_watch` alert.
+
+    A name registered, dropped and registered again has changed hands: that adds a
+    `re_registered` event to its alert, which notifies like any new evidence.
+    """
     entry = session.get(WatchEntry, entry_id)
-    if entry is None:
-        return None
+    if entry is None or entry.removed_at is not None:
+        return None  # removed after it was claimed: the user no longer wants to hear of it
     now = utcnow()
     entry.last_checked_at, entry.last_detail = now, detail
     # +-10 % jitter keeps checks spread out over time.
@@ -170,20 +225,49 @@ def record_check(
     if state == "unknown":
         return None  # unknown is neither registered nor free: keep the last known state
     previous, entry.state = entry.state, state
-    if not (previous == "free" and state == "registered"):
+    if state == "free":
+        if previous != "free":
+            entry.free_since = now
+        entry.free_until = now
         return None
+    if previous != "free":
+        return None
+    registered_before = entry.registered_at
     entry.registered_at = now
     brand = session.get(Brand, entry.brand_id)
     assert brand is not None
     result = DetectionIndex.build([to_spec(brand)]).score(entry.domain)
     reasons = [r.to_json() for r in result.reasons if r.brand == brand.name]
-    reasons.append(
-        {
-            "technique": "registration_watch",
-            "detail": f"{entry.domain} was free at the previous check and is now registered",
-            "origin": entry.origin,
-        }
-    )
+    context: dict[str, Any] = {"watch_entry": entry.id, "dns": detail}
+    if registered_before is None:
+        reasons.append(
+            {
+                "technique": "registration_watch",
+                "detail": f"{entry.domain} was free at the previous check and is now registered",
+                "origin": entry.origin,
+            }
+        )
+    else:
+        seen = _free_spell(entry, registered_before)
+        window = (
+            f"from {seen['free_since']} to {seen['free_until']}"
+            if seen["free_since"] and seen["free_until"]
+            else "at the previous check"
+        )
+        # The times make this reason unlike every earlier one: an identical reason is
+        # merged into the alert as already known, with no event and so no notification.
+        reasons.append(
+            {
+                "technique": "registration_watch",
+                "detail": f"{entry.domain} was registered again at {isoformat(now)}: seen free "
+                f"{window}, registered before at {seen['previously_registered_at']}",
+                "origin": entry.origin,
+                "change": "re_registered",
+                **seen,
+            }
+        )
+        context.update(changes=["re_registered"], **seen)
+    entry.free_since = entry.free_until = None
     if entry.origin == "phantom":
         reasons += _phantom_reasons(session, brand.id, entry.domain)
     source = AlertSource.PHANTOM if entry.origin == "phantom" else AlertSource.DNS
@@ -198,10 +282,19 @@ def record_check(
             reasons=reasons,
             source=source,
             seen_at=now,
-            context={"watch_entry": entry.id, "dns": detail},
+            context=context,
         ),
     )
     return alert
+
+
+def _free_spell(entry: WatchEntry, registered_before: datetime) -> dict[str, str | None]:
+    """When a re-registered name was seen free (None for rows older than this record)."""
+    return {
+        "free_since": isoformat(entry.free_since) if entry.free_since else None,
+        "free_until": isoformat(entry.free_until) if entry.free_until else None,
+        "previously_registered_at": isoformat(registered_before),
+    }
 
 
 def _phantom_reasons(session: Session, brand_id: int, domain: str) -> list[dict[str, object]]:
