@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.alerts import service
@@ -19,6 +20,7 @@ from service.alerts.schemas import (
     AlertPage,
     BulkStatusChange,
     BulkStatusResult,
+    DnsSnapshotOut,
     ManualAlert,
     StatusChange,
 )
@@ -27,6 +29,8 @@ from service.db import Database
 from service.deps import AppSettings, DbSession, ReadCaller, WriteCaller, get_database
 from service.detection import DetectionIndex
 from service.errors import ValidationFailed
+from service.ids import MAX_ID, BigPathId
+from service.watch.models import DnsSnapshot
 from service.webhooks.export import csv_rows, jsonl_rows
 from service.webhooks.stix import bundle as stix_bundle
 
@@ -38,7 +42,7 @@ def _out(alert: object) -> AlertOut:
 
 
 def alert_filters(
-    brand_id: Annotated[int | None, Query(description="Only this brand.")] = None,
+    brand_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this brand.")] = None,
     status_: Annotated[
         list[AlertStatus] | None, Query(alias="status", description="Lifecycle status(es).")
     ] = None,
@@ -192,10 +196,36 @@ def change_status_bulk(
 
 
 @router.get("/{alert_id}", response_model=AlertDetail, summary="Get an alert with its events")
-def get_alert(alert_id: int, session: DbSession, _: ReadCaller) -> AlertDetail:
+def get_alert(alert_id: BigPathId, session: DbSession, _: ReadCaller) -> AlertDetail:
     return AlertDetail.model_validate(
         service.get_alert(session, alert_id, with_events=True), from_attributes=True
     )
+
+
+@router.get(
+    "/{alert_id}/dns",
+    response_model=list[DnsSnapshotOut],
+    summary="DNS history of an alert",
+    description="What DNS said about the alert's domain at each look, newest first: state, "
+    "material changes since the previous answered look, and the whole enrichment. The worker "
+    "looks soon after the alert is raised, then every `PHANTOMWATCH_DNS_RECHECK_INTERVAL`.",
+)
+def get_alert_dns(
+    alert_id: BigPathId,
+    session: DbSession,
+    _: ReadCaller,
+    limit: Annotated[
+        int, Query(ge=1, le=200, description="Snapshots to return, newest first.")
+    ] = 20,
+) -> list[DnsSnapshotOut]:
+    service.get_alert(session, alert_id)
+    rows = session.scalars(
+        select(DnsSnapshot)
+        .where(DnsSnapshot.alert_id == alert_id)
+        .order_by(DnsSnapshot.taken_at.desc(), DnsSnapshot.id.desc())
+        .limit(limit)
+    )
+    return [DnsSnapshotOut.model_validate(row) for row in rows]
 
 
 @router.post(
@@ -205,7 +235,7 @@ def get_alert(alert_id: int, session: DbSession, _: ReadCaller) -> AlertDetail:
     description="Illegal moves (e.g. new → resolved) are refused with 409 and the allowed moves.",
 )
 def change_status(
-    alert_id: int, body: StatusChange, session: DbSession, caller: WriteCaller
+    alert_id: BigPathId, body: StatusChange, session: DbSession, caller: WriteCaller
 ) -> AlertDetail:
     alert = service.get_alert(session, alert_id, with_events=True, for_update=True)
     service.change_status(session, alert, body.status, caller.name, body.note)

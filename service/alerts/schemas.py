@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.alerts.models import AlertStatus
+from service.ids import BigId, Id
 
 
 class AlertEventOut(BaseModel):
@@ -43,6 +44,15 @@ class AlertOut(BaseModel):
     first_seen: datetime
     last_seen: datetime
     updated_at: datetime
+    dns_state: str | None = Field(
+        None,
+        description="What DNS said about the domain at the last look: `resolves` (A or AAAA), "
+        "`nxdomain`, `nodata` (exists without addresses) or `unknown` (no answer: neither "
+        "registered nor free); null before the first look. History: `GET /v1/alerts/{id}/dns`.",
+    )
+    dns_checked_at: datetime | None = Field(
+        None, description="When the DNS enrichment last took the domain up; null: never."
+    )
 
 
 class AlertDetail(AlertOut):
@@ -66,7 +76,7 @@ class StatusChange(BaseModel):
 
 
 class BulkStatusChange(StatusChange):
-    ids: list[int] = Field(min_length=1, max_length=1000, description="Alert ids to change.")
+    ids: list[BigId] = Field(min_length=1, max_length=1000, description="Alert ids to change.")
 
 
 class BulkStatusResult(BaseModel):
@@ -76,6 +86,26 @@ class BulkStatusResult(BaseModel):
 class ManualAlert(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    brand_id: int = Field(description="Brand the domain imitates.")
+    brand_id: Id = Field(description="Brand the domain imitates.")
     domain: str = Field(min_length=1, max_length=2048, description="Domain or URL reported.")
     note: str | None = Field(None, max_length=10000, description="Why it was reported.")
+
+
+class DnsSnapshotOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    taken_at: datetime = Field(description="When DNS was asked.")
+    state: str = Field(
+        description="`resolves`, `nxdomain`, `nodata` or `unknown`, as `dns_state` of the alert."
+    )
+    changes: list[str] = Field(
+        description="Material changes since the previous look DNS answered: `first_resolution`, "
+        "`mx_appeared`, `ns_changed`, `went_dark`, `parked`, `unparked`, `brand_nameservers`, "
+        "`left_brand_nameservers`; empty when nothing changed or the look was `unknown`."
+    )
+    data: dict[str, Any] = Field(
+        description="The whole look, as `phantomwatch dns lookup` prints it: records (A, AAAA, "
+        "CNAME, MX, NS, TXT, SOA), `registration`, `has_mx`, `spf`, `dmarc`, `wildcard`, "
+        "`parked`, `parking_provider` (null when the lookup was unknown) and every raw "
+        "`answers` entry."
+    )

@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from service.auth import service
 from service.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from service.deps import AdminCaller, DbSession
+from service.ids import PathId
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
@@ -36,5 +37,5 @@ def list_keys(session: DbSession, _: AdminCaller, include_revoked: bool = False)
     summary="Revoke an API key",
     description="The key stops working at once. Revoking a revoked key is a no-op.",
 )
-def revoke_key(key_id: int, session: DbSession, _: AdminCaller) -> ApiKeyOut:
+def revoke_key(key_id: PathId, session: DbSession, _: AdminCaller) -> ApiKeyOut:
     return ApiKeyOut.model_validate(service.revoke_key(session, key_id))

@@ -16,6 +16,7 @@ from service.brands.schemas import (
     ImportResult,
 )
 from service.deps import AdminCaller, AppSettings, DbSession, ReadCaller
+from service.ids import PathId
 
 router = APIRouter(prefix="/v1/brands", tags=["brands"])
 
@@ -91,7 +92,7 @@ def import_brands(
 
 
 @router.get("/{brand_id}", response_model=BrandOut, summary="Get a brand")
-def get_brand(brand_id: int, session: DbSession, _: ReadCaller) -> BrandOut:
+def get_brand(brand_id: PathId, session: DbSession, _: ReadCaller) -> BrandOut:
     return BrandOut.model_validate(service.get_brand(session, brand_id))
 
 
@@ -101,7 +102,9 @@ def get_brand(brand_id: int, session: DbSession, _: ReadCaller) -> BrandOut:
     summary="Change a brand",
     description="Only the fields sent change. Keywords derived from domains follow new domains.",
 )
-def update_brand(brand_id: int, body: BrandUpdate, session: DbSession, _: AdminCaller) -> BrandOut:
+def update_brand(
+    brand_id: PathId, body: BrandUpdate, session: DbSession, _: AdminCaller
+) -> BrandOut:
     return BrandOut.model_validate(service.update_brand(session, brand_id, body))
 
 
@@ -111,6 +114,6 @@ def update_brand(brand_id: int, body: BrandUpdate, session: DbSession, _: AdminC
     summary="Stop protecting a brand",
     description="Soft delete: the brand is no longer scored or listed; its alerts are kept.",
 )
-def delete_brand(brand_id: int, session: DbSession, _: AdminCaller) -> Response:
+def delete_brand(brand_id: PathId, session: DbSession, _: AdminCaller) -> Response:
     service.delete_brand(session, brand_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from service.ctlogs import service
 from service.ctlogs.schemas import CtLogOut, CtLogUpdate, SourcesOut
 from service.deps import AdminCaller, DbSession, ReadCaller
+from service.ids import PathId
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 
@@ -28,5 +29,7 @@ def list_sources(session: DbSession, _: ReadCaller) -> SourcesOut:
     summary="Enable or disable a CT log",
     description="A disabled log keeps its cursor and resumes where it stopped when re-enabled.",
 )
-def update_ct_log(log_id: int, body: CtLogUpdate, session: DbSession, _: AdminCaller) -> CtLogOut:
+def update_ct_log(
+    log_id: PathId, body: CtLogUpdate, session: DbSession, _: AdminCaller
+) -> CtLogOut:
     return CtLogOut.of(service.set_enabled(session, log_id, body.enabled))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, status
 from service.config import Settings
 from service.db import Database
 from service.deps import AppSettings, DbSession, ReadCaller, WriteCaller, get_database
+from service.ids import PathId
 from service.phantom import service
 from service.phantom.models import PhantomRun
 from service.phantom.schemas import (
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/v1/brands", tags=["phantoms"])
     description="Hallucinated names ranked by how often and how consistently models produce "
     "them, with their registration state; per-model statistics; the latest runs.",
 )
-def list_phantoms(brand_id: int, session: DbSession, _: ReadCaller) -> PhantomReport:
+def list_phantoms(brand_id: PathId, session: DbSession, _: ReadCaller) -> PhantomReport:
     candidates = [
         PhantomCandidateOut(
             domain=c.domain,
@@ -64,7 +65,7 @@ def list_phantoms(brand_id: int, session: DbSession, _: ReadCaller) -> PhantomRe
     "endpoint is configured.",
 )
 def probe_now(
-    brand_id: int,
+    brand_id: PathId,
     session: DbSession,
     database: Annotated[Database, Depends(get_database)],
     settings: AppSettings,

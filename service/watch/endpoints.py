@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from service.deps import DbSession, ReadCaller, WriteCaller
+from service.ids import BigPathId, PathId
 from service.watch import service
 from service.watch.schemas import WatchAdd, WatchEntryOut, WatchState
 
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/v1/brands", tags=["watchlist"])
     "registration. A name going free -> registered raises a `registration_watch` alert.",
 )
 def list_watchlist(
-    brand_id: int,
+    brand_id: PathId,
     session: DbSession,
     _: ReadCaller,
     state: Annotated[WatchState | None, Query(description="Only this state.")] = None,
@@ -36,10 +37,11 @@ def list_watchlist(
     response_model=list[WatchEntryOut],
     summary="Watch more names",
     description="Each domain is reduced to its registrable part; names already watched are "
-    "returned unchanged. Checked at once, then on the watch schedule.",
+    "returned unchanged, a predicted name that was removed is watched again as a user name. "
+    "Checked at once, then on the watch schedule.",
 )
 def add_to_watchlist(
-    brand_id: int, body: WatchAdd, session: DbSession, _: WriteCaller
+    brand_id: PathId, body: WatchAdd, session: DbSession, _: WriteCaller
 ) -> list[WatchEntryOut]:
     return [
         WatchEntryOut.model_validate(e) for e in service.add_names(session, brand_id, body.domains)
@@ -50,9 +52,11 @@ def add_to_watchlist(
     "/{brand_id}/watchlist/{entry_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Stop watching a name",
+    description="A predicted (generated) name stays removed: the hourly refresh does not add "
+    "it back.",
 )
 def remove_from_watchlist(
-    brand_id: int, entry_id: int, session: DbSession, _: WriteCaller
+    brand_id: PathId, entry_id: BigPathId, session: DbSession, _: WriteCaller
 ) -> Response:
     service.remove(session, brand_id, entry_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from service.deps import AdminCaller, AppSettings, DbSession
+from service.ids import PathId
 from service.webhooks import service
 from service.webhooks.schemas import (
     DeliveryOut,
@@ -45,7 +46,7 @@ def list_webhooks(session: DbSession, _: AdminCaller) -> list[WebhookOut]:
 
 
 @router.get("/{sub_id}", response_model=WebhookOut, summary="Get a webhook subscription")
-def get_webhook(sub_id: int, session: DbSession, _: AdminCaller) -> WebhookOut:
+def get_webhook(sub_id: PathId, session: DbSession, _: AdminCaller) -> WebhookOut:
     return WebhookOut.model_validate(service.get(session, sub_id))
 
 
@@ -56,7 +57,7 @@ def get_webhook(sub_id: int, session: DbSession, _: AdminCaller) -> WebhookOut:
     description="Send `resume: true` to lift a pause after repeated failures.",
 )
 def update_webhook(
-    sub_id: int, body: WebhookUpdate, session: DbSession, _: AdminCaller
+    sub_id: PathId, body: WebhookUpdate, session: DbSession, _: AdminCaller
 ) -> WebhookOut:
     return WebhookOut.model_validate(service.update_subscription(session, sub_id, body))
 
@@ -66,7 +67,7 @@ def update_webhook(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a webhook subscription and its queue",
 )
-def delete_webhook(sub_id: int, session: DbSession, _: AdminCaller) -> Response:
+def delete_webhook(sub_id: PathId, session: DbSession, _: AdminCaller) -> Response:
     service.delete(session, sub_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -79,7 +80,7 @@ def delete_webhook(sub_id: int, session: DbSession, _: AdminCaller) -> Response:
     "switch without losing any.",
 )
 def rotate_secret(
-    sub_id: int, body: RotateSecret, session: DbSession, _: AdminCaller
+    sub_id: PathId, body: RotateSecret, session: DbSession, _: AdminCaller
 ) -> SecretRotated:
     secret, expires = service.rotate_secret(
         session, sub_id, timedelta(seconds=body.overlap_seconds)
@@ -95,7 +96,7 @@ def rotate_secret(
     "Nothing is queued.",
 )
 def send_test_event(
-    sub_id: int, session: DbSession, settings: AppSettings, _: AdminCaller
+    sub_id: PathId, session: DbSession, settings: AppSettings, _: AdminCaller
 ) -> ProbeResult:
     from service.webhooks.delivery import send_test
 
@@ -111,7 +112,7 @@ def send_test_event(
     summary="Recent deliveries with every attempt",
 )
 def list_deliveries(
-    sub_id: int,
+    sub_id: PathId,
     session: DbSession,
     _: AdminCaller,
     status_: Annotated[
@@ -131,5 +132,7 @@ def list_deliveries(
     description="By ids, or every dead (or delivered) delivery since a time. Receivers see the "
     "same `webhook-id` again and can deduplicate.",
 )
-def redeliver(sub_id: int, body: Redeliver, session: DbSession, _: AdminCaller) -> RedeliverResult:
+def redeliver(
+    sub_id: PathId, body: Redeliver, session: DbSession, _: AdminCaller
+) -> RedeliverResult:
     return RedeliverResult(queued=service.redeliver(session, sub_id, body))

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.alerts.models import Severity
 from service.errors import reject_nulls
+from service.ids import BigId, Id
 from service.webhooks.events import ALERT_EVENT_TYPES, EventType
 
 Format = Literal["json", "splunk", "cef"]
@@ -30,7 +31,7 @@ class WebhookFilters(BaseModel):
         min_length=1,
         description="Events to deliver.",
     )
-    brand_ids: list[int] = Field(default_factory=list, description="Only these brands; [] = all.")
+    brand_ids: list[Id] = Field(default_factory=list, description="Only these brands; [] = all.")
     min_severity: Severity | None = Field(None, description="Only alerts this severe or worse.")
     min_score: int | None = Field(None, ge=0, le=100, description="Only alerts scoring at least.")
     techniques: list[str] = Field(
@@ -58,7 +59,7 @@ class WebhookUpdate(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     target: str | None = Field(None, min_length=1, max_length=2000, description=TARGET_DOC)
     event_types: list[EventType] | None = Field(None, min_length=1)
-    brand_ids: list[int] | None = None
+    brand_ids: list[Id] | None = None
     min_severity: Severity | None = None
     min_score: int | None = Field(None, ge=0, le=100)
     techniques: list[str] | None = None
@@ -145,7 +146,7 @@ class DeliveryOut(BaseModel):
 class Redeliver(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    delivery_ids: list[int] = Field(
+    delivery_ids: list[BigId] = Field(
         default_factory=list, max_length=10000, description="These deliveries; [] = by status."
     )
     status: Literal["dead", "delivered", "any"] = Field(
