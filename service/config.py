@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -15,6 +16,8 @@ from sqlalchemy.exc import ArgumentError
 from service.feeds.spec import FeedSpec
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/phantomwatch.db"
+# Local state when the database is not a SQLite file (the directory of the default database).
+DEFAULT_DATA_DIR = "data"
 SUPPORTED_DRIVERS = ("sqlite", "postgresql")
 
 
@@ -187,6 +190,13 @@ class Settings(BaseSettings):
         le=64,
         description="Processes scoring a large feed (default: the cores, at most 4).",
     )
+    feeds_state_dir: str | None = Field(
+        None,
+        min_length=1,
+        description="Directory keeping the previous version of each zone feed (to diff the "
+        "next one against); relative paths are taken from the working directory at start. "
+        "Unset: `feeds` next to the SQLite database file, or `./data/feeds` with PostgreSQL.",
+    )
 
     webhook_poll_interval: float = Field(
         1.0, gt=0, description="Seconds between rounds of the webhook delivery worker."
@@ -253,6 +263,20 @@ class Settings(BaseSettings):
                 raise ValueError(f'{text!r} is not a CIDR network (or "all")') from None
         return value
 
+    @field_validator("dns_nameservers")
+    @classmethod
+    def _check_nameservers(cls, value: list[str]) -> list[str]:
+        # Imported here: the resolver pulls in dnspython, which most commands never need,
+        # and the settings must accept exactly what the resolver will parse.
+        from service.sources.dns.resolver import parse_nameserver
+
+        for text in value:
+            try:
+                parse_nameserver(text)
+            except ValueError as exc:
+                raise ValueError(f"{exc} (write IP, IP:PORT or [IPv6]:PORT)") from None
+        return value
+
     @field_validator("feeds")
     @classmethod
     def _check_feeds(cls, value: list[str]) -> list[str]:
@@ -264,6 +288,20 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> URL:
         """The database URL with the driver the service uses."""
         return normalize_database_url(self.database_url)
+
+    @property
+    def feeds_state_path(self) -> Path:
+        """The absolute directory of the kept zone versions (relative: from the working dir now).
+
+        Every process (worker, `feeds ingest`) must find the files another one kept,
+        wherever it was started: the path is resolved once and stored absolute.
+        """
+        if self.feeds_state_dir is not None:
+            return Path(self.feeds_state_dir).expanduser().resolve()
+        url = self.sqlalchemy_url
+        if url.get_backend_name() == "sqlite" and url.database:
+            return Path(url.database).expanduser().resolve().parent / "feeds"
+        return Path(DEFAULT_DATA_DIR).resolve() / "feeds"
 
 
 @lru_cache(maxsize=1)

@@ -56,6 +56,8 @@ def _score(batch: list[str], when: datetime, context: dict[str, object]) -> list
 JOB_SIZE = 2500
 # Jobs shrink towards this size as the expected end of the feed nears.
 MIN_JOB = 500
+# Seconds between two progress lines of one feed (checked at each committed batch).
+PROGRESS_EVERY = 10.0
 
 
 def _jobs(
@@ -193,6 +195,7 @@ def ingest(
         refill()
         found: list[Evidence] = []
         count = 0
+        logged = started
         while pending:
             job, ends_batch, future = pending.popleft()
             found += future.result() if future else brand_set.evidence(job, SOURCE, when, context)
@@ -203,6 +206,16 @@ def ingest(
             if ends_batch and pending:
                 position = _commit(database, cursor.id, digest, position, count, found, report)
                 found, count = [], 0
+                now = time.perf_counter()
+                if now - logged >= PROGRESS_EVERY:
+                    logged = now
+                    log.info(
+                        "feed %s: %d names done, %d new alerts so far, %.0f names/s",
+                        name,
+                        position,
+                        report.alerts_created,
+                        report.names / (now - started),
+                    )
         # The last batch and the end of the feed, in one transaction.
         _commit(database, cursor.id, digest, position, count, found, report, done=True)
     report.seconds = time.perf_counter() - started

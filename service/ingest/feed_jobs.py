@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import shutil
+import os
+import tempfile
+import time
 from pathlib import Path
 
 import httpx
@@ -32,8 +34,17 @@ def _digest(path: Path) -> str:
     return sha.hexdigest()
 
 
+def _prefix(name: str) -> str:
+    """The start of the names of a feed's kept files (feed names may hold any character)."""
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
 class FeedJobs:
-    """Processes configured feeds; zone versions are kept under `state_dir` to diff the next."""
+    """Processes configured feeds; zone versions are kept under `state_dir` to diff the next.
+
+    `state_dir` defaults to `settings.feeds_state_path` and is made absolute, and so
+    are the paths stored in the cursors: any process finds the version another kept.
+    """
 
     def __init__(
         self,
@@ -45,7 +56,7 @@ class FeedJobs:
         self.settings = settings
         self.database = database
         self.specs = [FeedSpec.parse(text) for text in settings.feeds]
-        self.state_dir = state_dir or Path("data") / "feeds"
+        self.state_dir = (state_dir or settings.feeds_state_path).resolve()
         self.brands = brands or BrandIndexCache()
 
     def ingest_nrd(self, name: str, data: bytes) -> feeds.FeedReport:
@@ -73,23 +84,44 @@ class FeedJobs:
     def ingest_zone(self, name: str, path: Path) -> feeds.FeedReport:
         """Score the delegations new since the previous version of a zone file.
 
-        The first version seen is the baseline: it is kept, not scored.
+        The first version seen is the baseline: it is kept, not scored. A version is
+        copied into `state_dir` before it is scored and becomes the previous one only
+        once its feed is done, so a crash at any point loses no delegation: the next
+        run resumes the same version, or diffs the next against an older one (more
+        names scored again, which only updates their alerts).
         """
-        digest = _digest(path)
-        if feeds.already_processed(self.database, name, "zone", digest):
-            return feeds.FeedReport(feed=name, skipped=True)
-        previous = self._previous_path(name)
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        keep = self.state_dir / f"{hashlib.sha256(name.encode()).hexdigest()[:16]}.zone"
-        if previous is None or not Path(previous).exists():
-            names: list[str] = []
+        self._finish_switch(name)
+        if feeds.already_processed(self.database, name, "zone", _digest(path)):
+            return feeds.FeedReport(feed=name, skipped=True)
+        # The diff reads the copy, not `path`: a zone rewritten meanwhile cannot make
+        # the scored names and the kept version disagree.
+        keep, digest = self._keep(name, path)
+        previous = self._previous_path(name)
+        if previous is not None and Path(previous).exists():
+            log.info("zone %s: diffing against the previous version %s", name, previous)
+            started = time.perf_counter()
+            names = list(new_delegations(previous, keep, workdir=self.state_dir))
+            log.info(
+                "zone %s: %d new delegations (diff: %.1f s)",
+                name,
+                len(names),
+                time.perf_counter() - started,
+            )
+        else:
+            if previous is not None:
+                log.warning(
+                    "zone %s: the previous version %s is missing: this version becomes the "
+                    "baseline and its new delegations are not scored",
+                    name,
+                    previous,
+                )
+            names = []
             log.info(
                 "zone %s: first version (%d delegations) kept as the baseline",
                 name,
-                sum(1 for _ in delegations(path)),
+                sum(1 for _ in delegations(keep)),
             )
-        else:
-            names = list(new_delegations(previous, path, workdir=self.state_dir))
         report = feeds.ingest(
             self.database,
             name,
@@ -99,12 +131,62 @@ class FeedJobs:
             brands=self.brands,
             processes=self.settings.feeds_processes,
         )
-        shutil.copyfile(path, keep)
+        self._switch(name, keep)
+        return report
+
+    def _keep_path(self, name: str, digest: str) -> Path:
+        return self.state_dir / f"{_prefix(name)}-{digest}.zone"
+
+    def _keep(self, name: str, path: Path) -> tuple[Path, str]:
+        """Copy `path` into the state dir, durably, named by its digest: (copy, digest)."""
+        sha = hashlib.sha256()
+        handle, partial = tempfile.mkstemp(
+            dir=self.state_dir, prefix=f"{_prefix(name)}-", suffix=".part"
+        )
+        try:
+            with os.fdopen(handle, "wb") as out, path.open("rb") as source:
+                for chunk in iter(lambda: source.read(1 << 20), b""):
+                    sha.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                # The cursor will point at this file: it must survive a power loss too.
+                os.fsync(out.fileno())
+            keep = self._keep_path(name, sha.hexdigest())
+            os.replace(partial, keep)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+        return keep, sha.hexdigest()
+
+    def _switch(self, name: str, keep: Path) -> None:
+        """Make `keep` the version the next one is diffed against, then drop the others."""
         with self.database.session() as session:
             cursor = session.scalar(select(FeedCursor).where(FeedCursor.name == name))
-            if cursor is not None:
-                cursor.previous_path = str(keep)
-        return report
+            if cursor is None:
+                return
+            replaced, cursor.previous_path = cursor.previous_path, str(keep)
+        # Only after the commit: until then the replaced version is the one to diff against.
+        if replaced is not None and Path(replaced) != keep:
+            Path(replaced).unlink(missing_ok=True)
+        # Versions kept by runs that died before their switch (and their partial copies).
+        for stale in self.state_dir.glob(f"{_prefix(name)}-*"):
+            if stale != keep:
+                stale.unlink(missing_ok=True)
+
+    def _finish_switch(self, name: str) -> None:
+        """Complete a switch a crash interrupted after the feed was marked processed."""
+        with self.database.session() as session:
+            row = session.execute(
+                select(FeedCursor.last_digest, FeedCursor.previous_path).where(
+                    FeedCursor.name == name
+                )
+            ).one_or_none()
+        if row is None or row.last_digest is None:
+            return
+        keep = self._keep_path(name, row.last_digest)
+        if row.previous_path != str(keep) and keep.exists():
+            log.info("zone %s: %s becomes the previous version (switch interrupted)", name, keep)
+            self._switch(name, keep)
 
     def _previous_path(self, name: str) -> str | None:
         with self.database.session() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -98,6 +99,32 @@ def test_a_crash_mid_feed_resumes_after_the_last_batch(
     with database.session() as session:
         events = session.scalar(select(func.count()).select_from(AlertEvent))
     assert events == 3
+
+
+@pytest.mark.usefixtures("brand")
+def test_a_long_feed_logs_its_progress_at_most_every_few_seconds(
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    processes: int,
+) -> None:
+    caplog.set_level(logging.INFO, logger=feeds.__name__)
+    monkeypatch.setattr(feeds, "PROGRESS_EVERY", 0.0)
+    feeds.ingest(database, "slow", "nrd", "d1", NAMES, batch_size=10, processes=processes)
+    progress = [r.getMessage() for r in caplog.records if "so far" in r.getMessage()]
+    # one line per committed batch but the last (it shares the closing line's commit)
+    assert [line.split(",")[0] for line in progress] == [
+        f"feed slow: {n} names done" for n in range(10, 100, 10)
+    ]
+    assert progress[5].startswith("feed slow: 60 names done, 2 new alerts so far, ")
+    assert progress[5].endswith(" names/s")
+    assert all(r.levelno == logging.INFO for r in caplog.records)
+
+    caplog.clear()
+    monkeypatch.setattr(feeds, "PROGRESS_EVERY", 10.0)
+    feeds.ingest(database, "quick", "nrd", "d2", NAMES, batch_size=10, processes=processes)
+    # done in far less than PROGRESS_EVERY seconds: only the closing line
+    assert [r.getMessage().split(",")[0] for r in caplog.records] == ["feed quick: 100 names"]
 
 
 def test_scoring_jobs_keep_to_the_batches_and_shrink_at_the_end() -> None:

@@ -1,0 +1,166 @@
+"""Zone feeds: versions found from any working directory, and no delegation lost to a crash."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from service.alerts.models import Alert
+from service.brands.schemas import BrandCreate
+from service.brands.service import create_brand
+from service.config import Settings
+from service.db import Database
+from service.feeds.models import FeedCursor
+from service.ingest.feed_jobs import FeedJobs
+
+HEAD = "$ORIGIN shop.\n$TTL 3600\n@ SOA ns1 host {serial} 2 3 4 5\nold-store NS ns1.x.net.\n"
+
+
+@pytest.fixture(autouse=True)
+def brand(database: Database) -> None:
+    with database.session() as session:
+        create_brand(session, BrandCreate(name="PayPal", domains=["paypal.com"]))
+
+
+def write_zone(path: Path, serial: int, *delegated: str) -> Path:
+    path.write_text(
+        HEAD.format(serial=serial) + "".join(f"{label} NS ns1.evil.net.\n" for label in delegated)
+    )
+    return path
+
+
+def domains(database: Database) -> set[str]:
+    with database.session() as session:
+        return set(session.scalars(select(Alert.domain)))
+
+
+def previous_path(database: Database, name: str) -> str | None:
+    with database.session() as session:
+        return session.scalar(select(FeedCursor.previous_path).where(FeedCursor.name == name))
+
+
+@pytest.mark.parametrize("state_dir", [None, "state"], ids=["default", "relative-setting"])
+def test_the_previous_version_is_found_from_another_working_directory(
+    database: Database,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    state_dir: str | None,
+) -> None:
+    # The worker and `feeds ingest` started from different directories, same database.
+    settings = settings.model_copy(update={"feeds_state_dir": state_dir})
+    name = f"zone:{tmp_path / 'shop.zone'}"
+    (tmp_path / "worker").mkdir()
+    (tmp_path / "cli").mkdir()
+    monkeypatch.chdir(tmp_path / "worker")
+    baseline = FeedJobs(settings, database).ingest_zone(
+        name, write_zone(tmp_path / "shop.zone", 1, "cookies")
+    )
+    assert baseline.names == 0
+    kept = previous_path(database, name)
+    assert kept is not None
+    assert Path(kept).is_absolute()
+    assert Path(kept).is_file()
+
+    monkeypatch.chdir(tmp_path / "cli")
+    caplog.set_level(logging.INFO, logger="service.ingest.feed_jobs")
+    report = FeedJobs(settings, database).ingest_zone(
+        name, write_zone(tmp_path / "shop.zone", 2, "cookies", "paypal-login")
+    )
+    assert (report.names, report.alerts_created) == (1, 1)
+    assert domains(database) == {"paypal-login.shop"}
+    messages = [r.getMessage() for r in caplog.records]
+    assert f"zone {name}: diffing against the previous version {kept}" in messages
+    assert any(m.startswith(f"zone {name}: 1 new delegations") for m in messages)
+    # the version just scored replaced the first one
+    now = previous_path(database, name)
+    assert now is not None
+    assert now != kept
+    assert Path(now).is_file()
+    assert not Path(kept).exists()
+
+
+@pytest.mark.parametrize("crash_on", [1, 2], ids=["first-version", "second-version"])
+def test_a_crash_before_the_switch_loses_no_delegation(
+    database: Database,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    crash_on: int,
+) -> None:
+    jobs = FeedJobs(settings, database, state_dir=tmp_path / "state")
+    zone = tmp_path / "shop.zone"
+    real = FeedJobs._switch
+    calls = {"n": 0}
+
+    def switch_or_die(self: FeedJobs, name: str, keep: Path) -> None:
+        calls["n"] += 1
+        if calls["n"] == crash_on:
+            raise RuntimeError("killed after the feed was marked processed")
+        real(self, name, keep)
+
+    monkeypatch.setattr(FeedJobs, "_switch", switch_or_die)
+    versions = [
+        (["cookies"], set()),
+        (["cookies", "paypal-login"], {"paypal-login.shop"}),
+        (["cookies", "paypal-login", "paypa1"], {"paypal-login.shop", "paypa1.shop"}),
+    ]
+    for serial, (delegated, alerted) in enumerate(versions, 1):
+        write_zone(zone, serial, *delegated)
+        if serial == crash_on:
+            with pytest.raises(RuntimeError):
+                jobs.ingest_zone("shop", zone)
+        else:
+            jobs.ingest_zone("shop", zone)
+        assert domains(database) == alerted
+    # the older versions are deleted once the last switch is made
+    kept = previous_path(database, "shop")
+    assert kept is not None
+    assert list((tmp_path / "state").iterdir()) == [Path(kept)]
+
+
+def test_without_the_crashed_versions_copy_the_next_is_diffed_against_the_older(
+    database: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The copy can be gone (another state dir, a cleaned disk): more names are scored
+    # again, which only updates their alerts, and nothing is lost.
+    jobs = FeedJobs(settings, database, state_dir=tmp_path / "state")
+    zone = tmp_path / "shop.zone"
+    jobs.ingest_zone("shop", write_zone(zone, 1, "cookies"))
+    first = previous_path(database, "shop")
+
+    def die(self: FeedJobs, name: str, keep: Path) -> None:
+        keep.unlink()
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(FeedJobs, "_switch", die)
+    with pytest.raises(RuntimeError):
+        jobs.ingest_zone("shop", write_zone(zone, 2, "cookies", "paypal-login"))
+    monkeypatch.undo()
+    assert previous_path(database, "shop") == first
+    report = jobs.ingest_zone("shop", write_zone(zone, 3, "cookies", "paypal-login", "paypa1"))
+    assert report.names == 2  # both new since version 1
+    assert (report.alerts_created, report.alerts_updated) == (1, 1)
+    assert domains(database) == {"paypal-login.shop", "paypa1.shop"}
+
+
+def test_a_missing_previous_version_is_a_warning(
+    database: Database, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    jobs = FeedJobs(settings, database, state_dir=tmp_path / "state")
+    zone = tmp_path / "shop.zone"
+    jobs.ingest_zone("shop", write_zone(zone, 1, "cookies"))
+    kept = previous_path(database, "shop")
+    assert kept is not None
+    Path(kept).unlink()
+    report = jobs.ingest_zone("shop", write_zone(zone, 2, "cookies", "paypal-login"))
+    assert report.names == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"zone shop: the previous version {kept} is missing: this version becomes the "
+        "baseline and its new delegations are not scored"
+    ]
