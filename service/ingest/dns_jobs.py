@@ -35,18 +35,6 @@ CLAIM = timedelta(minutes=10)  # how long a claimed name is left to the worker t
 HISTORY = 20
 
 
-def resolver_config(settings: Settings) -> ResolverConfig:
-    options = {
-        "timeout": settings.dns_timeout,
-        "retries": settings.dns_retries,
-        "concurrency": settings.dns_concurrency,
-        "rate_per_second": settings.dns_rate,
-    }
-    if settings.dns_nameservers:
-        return ResolverConfig(nameservers=list(settings.dns_nameservers), **options)  # type: ignore[arg-type]
-    return ResolverConfig.from_system(**options)
-
-
 @dataclass
 class EnrichReport:
     checked: int = 0
@@ -71,7 +59,7 @@ class DnsJobs:
         self.watch_interval = timedelta(seconds=settings.dns_watch_interval)
 
     def client(self) -> DnsClient:
-        return DnsClient(resolver_config(self.settings))
+        return DnsClient(ResolverConfig.from_settings(self.settings))
 
     # --- enrichment of alerts --------------------------------------------------------------
     async def enrich_due(self, limit: int | None = None) -> EnrichReport:

@@ -14,7 +14,6 @@ from pydantic import ValidationError
 
 from service.config import Settings
 from service.exits import EXIT_OK, UsageError, run_command, run_standalone
-from service.ingest.dns_jobs import resolver_config
 from service.sources.dns.enrich import enrich
 from service.sources.dns.errors import DnsError
 from service.sources.dns.registration import query_names
@@ -89,7 +88,7 @@ def _settings() -> Settings:
 
 
 def _config(args: argparse.Namespace) -> ResolverConfig:
-    """The worker's resolver configuration (`resolver_config`), with the options given on top."""
+    """The worker's resolver configuration (`from_settings`), with the options given on top."""
     overrides: dict[str, object] = {}
     if args.timeout is not None:
         if not math.isfinite(args.timeout) or args.timeout <= 0:
@@ -108,7 +107,7 @@ def _config(args: argparse.Namespace) -> ResolverConfig:
         overrides["dns_nameservers"] = list(args.nameserver)
     settings = _settings().model_copy(update=overrides)
     try:
-        return resolver_config(settings)
+        return ResolverConfig.from_settings(settings)
     except Exception as exc:  # dnspython raises NoResolverConfiguration and friends
         if settings.dns_nameservers:
             raise UsageError(f"PHANTOMWATCH_DNS_NAMESERVERS: {exc}") from None

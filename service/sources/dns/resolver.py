@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import dns.asyncquery
 import dns.exception
@@ -24,6 +24,9 @@ import dns.rrset
 
 from service.retry import full_jitter
 from service.sources.dns.errors import DnsError
+
+if TYPE_CHECKING:
+    from service.config import Settings
 
 State = Literal["resolves", "nxdomain", "nodata", "unknown"]
 STATES: tuple[State, ...] = ("resolves", "nxdomain", "nodata", "unknown")
@@ -139,6 +142,19 @@ class ResolverConfig:
         """The nameservers of /etc/resolv.conf (or the OS equivalent)."""
         system = dns.resolver.Resolver(configure=True)
         return cls(nameservers=[str(ns) for ns in system.nameservers], **overrides)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ResolverConfig:
+        """The service's resolvers (`PHANTOMWATCH_DNS_*`); none set: the system's."""
+        options = {
+            "timeout": settings.dns_timeout,
+            "retries": settings.dns_retries,
+            "concurrency": settings.dns_concurrency,
+            "rate_per_second": settings.dns_rate,
+        }
+        if settings.dns_nameservers:
+            return cls(nameservers=list(settings.dns_nameservers), **options)  # type: ignore[arg-type]
+        return cls.from_system(**options)
 
     @property
     def bucket_depth(self) -> float:
