@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.alerts import service
@@ -30,7 +29,6 @@ from service.deps import AppSettings, DbSession, ReadCaller, WriteCaller, get_da
 from service.detection import DetectionIndex
 from service.errors import ValidationFailed
 from service.ids import MAX_ID, BigPathId
-from service.watch.models import DnsSnapshot
 from service.webhooks.export import csv_rows, jsonl_rows
 from service.webhooks.stix import bundle as stix_bundle
 
@@ -218,14 +216,9 @@ def get_alert_dns(
         int, Query(ge=1, le=200, description="Snapshots to return, newest first.")
     ] = 20,
 ) -> list[DnsSnapshotOut]:
-    service.get_alert(session, alert_id)
-    rows = session.scalars(
-        select(DnsSnapshot)
-        .where(DnsSnapshot.alert_id == alert_id)
-        .order_by(DnsSnapshot.taken_at.desc(), DnsSnapshot.id.desc())
-        .limit(limit)
-    )
-    return [DnsSnapshotOut.model_validate(row) for row in rows]
+    return [
+        DnsSnapshotOut.model_validate(row) for row in service.dns_history(session, alert_id, limit)
+    ]
 
 
 @router.post(

@@ -99,9 +99,10 @@ class DnsSnapshotOut(BaseModel):
         description="`resolves`, `nxdomain`, `nodata` or `unknown`, as `dns_state` of the alert."
     )
     changes: list[str] = Field(
-        description="Material changes since the previous look DNS answered: `first_resolution`, "
-        "`mx_appeared`, `ns_changed`, `went_dark`, `parked`, `unparked`, `brand_nameservers`, "
-        "`left_brand_nameservers`; empty when nothing changed or the look was `unknown`."
+        description="Material changes against each lookup's last known answer: "
+        "`first_resolution`, `mx_appeared`, `mx_gone`, `ns_changed`, `went_dark`, `parked`, "
+        "`unparked`, `brand_nameservers`, `left_brand_nameservers`; empty when nothing "
+        "changed or nothing was answered."
     )
     data: dict[str, Any] = Field(
         description="The whole look, as `phantomwatch dns lookup` prints it: records (A, AAAA, "

@@ -25,6 +25,7 @@ from service.db import utcnow
 from service.detection import severity_for as engine_bands
 from service.errors import BadRequest, InvalidTransition, NotFound
 from service.pagination import decode_cursor, encode_cursor
+from service.watch.models import DnsSnapshot
 from service.webhooks.outbox import enqueue_alert_event
 
 S = AlertStatus
@@ -383,6 +384,19 @@ def list_alerts(
             sort_value.isoformat() if isinstance(sort_value, datetime) else sort_value, last.id
         )
     return rows[:limit], next_cursor
+
+
+def dns_history(session: Session, alert_id: int, limit: int) -> list[DnsSnapshot]:
+    """An alert's DNS snapshots, newest first; NotFound for no such alert."""
+    get_alert(session, alert_id)
+    return list(
+        session.scalars(
+            select(DnsSnapshot)
+            .where(DnsSnapshot.alert_id == alert_id)
+            .order_by(DnsSnapshot.taken_at.desc(), DnsSnapshot.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def add_dns_evidence(
