@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from service import __version__
-from service.config import ConfigError, Settings
+from service.config import ConfigError, Settings, describe_invalid
 from service.db import Database
 from service.detection.command import register as register_score
 from service.errors import PhantomWatchError
@@ -37,10 +37,7 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        lines = [
-            f"PHANTOMWATCH_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
-        ]
-        raise CliError("invalid configuration: " + "; ".join(lines), EXIT_USAGE) from None
+        raise CliError(describe_invalid(exc), EXIT_USAGE) from None
 
 
 def _database(settings: Settings, require_current: bool = True) -> Database:

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -302,6 +302,14 @@ class Settings(BaseSettings):
         if url.get_backend_name() == "sqlite" and url.database:
             return Path(url.database).expanduser().resolve().parent / "feeds"
         return Path(DEFAULT_DATA_DIR).resolve() / "feeds"
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One line naming each bad `PHANTOMWATCH_*` setting, for a command's error message."""
+    problems = [
+        f"PHANTOMWATCH_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+    ]
+    return "invalid configuration: " + "; ".join(problems)
 
 
 @lru_cache(maxsize=1)

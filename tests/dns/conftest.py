@@ -10,6 +10,11 @@ from typing import TypeVar
 
 import pytest
 
+from service.brands.schemas import BrandCreate
+from service.brands.service import create_brand
+from service.config import Settings
+from service.db import Database
+from service.ingest.dns_jobs import DnsJobs
 from service.sources.dns.resolver import DnsClient, ResolverConfig
 from tests.dns.server import KnotServer
 
@@ -111,3 +116,25 @@ def shared_data(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"reference data {relative} is absent (../shared/data is not in a clone)")
     return path
+
+
+@pytest.fixture
+def jobs(settings: Settings, database: Database, knot: KnotServer) -> DnsJobs:
+    """The DNS jobs of a worker whose resolver is the test knot server (fast, no retries)."""
+    local = settings.model_copy(
+        update={
+            "dns_nameservers": [f"127.0.0.1:{knot.port}"],
+            "dns_timeout": 1.0,
+            "dns_retries": 0,
+            "dns_rate": 10_000,
+            "webhook_allow_private": ["127.0.0.0/8"],
+        }
+    )
+    return DnsJobs(local, database)
+
+
+@pytest.fixture
+def brand_id(database: Database) -> int:
+    """A brand PayPal (paypal.com)."""
+    with database.session() as session:
+        return create_brand(session, BrandCreate(name="PayPal", domains=["paypal.com"])).id

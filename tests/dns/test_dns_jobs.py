@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select, update
 
 from service.alerts.models import Alert, AlertEvent, AlertSource
 from service.alerts.service import Evidence, record
-from service.brands.schemas import BrandCreate
-from service.brands.service import create_brand
 from service.config import Settings
 from service.db import Database, utcnow
 from service.ingest.dns_jobs import DnsJobs
@@ -23,26 +20,6 @@ from service.webhooks.delivery import DeliveryConfig, DeliveryWorker, Senders
 from tests.dns.conftest import ZONES
 from tests.dns.server import KnotServer
 from tests.webhooks.receivers import HttpReceiver
-
-
-@pytest.fixture
-def jobs(settings: Settings, database: Database, knot: KnotServer) -> DnsJobs:
-    local = settings.model_copy(
-        update={
-            "dns_nameservers": [f"127.0.0.1:{knot.port}"],
-            "dns_timeout": 1.0,
-            "dns_retries": 0,
-            "dns_rate": 10_000,
-            "webhook_allow_private": ["127.0.0.0/8"],
-        }
-    )
-    return DnsJobs(local, database)
-
-
-@pytest.fixture
-def brand_id(database: Database) -> int:
-    with database.session() as session:
-        return create_brand(session, BrandCreate(name="PayPal", domains=["paypal.com"])).id
 
 
 def seed_alert(database: Database, brand_id: int, domain: str, score: int = 70) -> int:

@@ -6,13 +6,9 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select, update
 
 from service.alerts.models import Alert, AlertEvent
-from service.brands.schemas import BrandCreate
-from service.brands.service import create_brand
-from service.config import Settings
 from service.db import Database, utcnow
 from service.ingest.dns_jobs import DnsJobs
 from service.watch import service as watch
@@ -28,26 +24,6 @@ from tests.webhooks.receivers import HttpReceiver
 
 NAME = "paypal-secure.regtest"
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def jobs(settings: Settings, database: Database, knot: KnotServer) -> DnsJobs:
-    local = settings.model_copy(
-        update={
-            "dns_nameservers": [f"127.0.0.1:{knot.port}"],
-            "dns_timeout": 1.0,
-            "dns_retries": 0,
-            "dns_rate": 10_000,
-            "webhook_allow_private": ["127.0.0.0/8"],
-        }
-    )
-    return DnsJobs(local, database)
-
-
-@pytest.fixture
-def brand_id(database: Database) -> int:
-    with database.session() as session:
-        return create_brand(session, BrandCreate(name="PayPal", domains=["paypal.com"])).id
 
 
 def check_now(jobs: DnsJobs, database: Database) -> tuple[int, int, int]:

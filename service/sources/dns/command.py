@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from service.config import Settings
+from service.config import Settings, describe_invalid
 from service.exits import EXIT_OK, UsageError, run_command, run_standalone
 from service.sources.dns.enrich import enrich
 from service.sources.dns.errors import DnsError
@@ -81,10 +81,7 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = [
-            f"PHANTOMWATCH_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
-        ]
-        raise UsageError("invalid configuration: " + "; ".join(problems)) from None
+        raise UsageError(describe_invalid(exc)) from None
 
 
 def _config(args: argparse.Namespace) -> ResolverConfig:
