@@ -17,6 +17,9 @@ from service.sources.dns.resolver import Answer, State
 from service.watch import service as watch
 from service.watch.models import DnsSnapshot, WatchEntry
 from service.webhooks.delivery import DeliveryConfig, DeliveryWorker, Senders
+from service.webhooks.models import WebhookDelivery
+from service.webhooks.schemas import WebhookCreate
+from service.webhooks.service import create as subscribe
 from tests.dns.conftest import ZONES
 from tests.dns.server import KnotServer
 from tests.webhooks.receivers import HttpReceiver
@@ -122,6 +125,8 @@ def test_each_lookup_is_compared_with_its_own_last_known_answer(
     """Timeouts on some lookups are no change; the score carries the last known state's boost."""
     jobs = DnsJobs(settings, database)
     alert_id = seed_alert(database, brand_id, "paypa1.com", score=70)
+    with database.session() as session:
+        subscribe(session, WebhookCreate(name="soc", target="https://siem.example/hook"))
     brand_ns = ("ns1.paypal.com.",)
     steps: list[tuple[Enrichment, list[str], int]] = [
         (snapshot(ns=brand_ns), ["first_resolution", "brand_nameservers"], 70 + 5 - 30),
@@ -143,6 +148,15 @@ def test_each_lookup_is_compared_with_its_own_last_known_answer(
             assert alert is not None
             assert alert.score == score, number
     assert [e["changes"] for e in events(database, alert_id)] == [c for _, c, _ in steps if c]
+    # Each change re-notifies: one alert.updated delivery carrying it, none for the rest.
+    with database.session() as session:
+        queued = session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.event_type == "alert.updated")
+            .order_by(WebhookDelivery.id)
+        )
+        notified = [d.data["event"]["data"]["changes"] for d in queued]
+    assert notified == [c for _, c, _ in steps if c]
 
 
 def test_a_lookalike_on_the_brands_own_nameservers_drops_and_rises_when_it_leaves(
