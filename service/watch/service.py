@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.alerts.models import Alert, AlertSource
-from service.alerts.service import Evidence, record
+from service.alerts.models import Alert, AlertSource, AlertStatus
+from service.alerts.service import Evidence, change_status, record
 from service.brands.models import Brand
 from service.brands.service import get_brand, to_spec
 from service.db import utcnow
@@ -285,7 +285,21 @@ def record_check(
             context=context,
         ),
     )
+    if registered_before is not None and alert.status in _CLOSED:
+        # Taken down, or judged harmless (often the brand's own), and now someone has
+        # registered it again: whoever holds it now has not been looked at.
+        change_status(
+            session,
+            alert,
+            AlertStatus.NEW,
+            "system",
+            f"{entry.domain} was registered again after it had been free",
+        )
     return alert
+
+
+# Alert states a re-registration reopens.
+_CLOSED = (AlertStatus.RESOLVED.value, AlertStatus.FALSE_POSITIVE.value)
 
 
 def _free_spell(entry: WatchEntry, registered_before: datetime) -> dict[str, str | None]:

@@ -6,9 +6,11 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
-from service.alerts.models import Alert, AlertEvent
+from service.alerts.models import Alert, AlertEvent, AlertStatus
+from service.alerts.service import change_status
 from service.db import Database, utcnow
 from service.ingest.dns_jobs import DnsJobs
 from service.watch import service as watch
@@ -185,3 +187,36 @@ def test_a_name_registered_at_the_first_look_alerts_once_it_comes_back(
     ((kind, data),) = alert_events(database)
     assert kind == "created"
     assert "changes" not in data
+
+
+@pytest.mark.parametrize("closed", [AlertStatus.RESOLVED, AlertStatus.FALSE_POSITIVE])
+def test_a_re_registration_reopens_a_closed_alert(
+    database: Database, brand_id: int, closed: AlertStatus
+) -> None:
+    with database.session() as session:
+        (entry,) = watch.add_names(session, brand_id, ["paypal-refunds.com"])
+        entry_id = entry.id
+    for state in ("free", "registered"):
+        with database.session() as session:
+            watch.record_check(session, entry_id, state, None, HOUR)
+    with database.session() as session:
+        (alert,) = session.scalars(select(Alert))
+        if closed is AlertStatus.RESOLVED:
+            for step in (AlertStatus.CONFIRMED, AlertStatus.RESOLVED):
+                change_status(session, alert, step, "analyst", None)
+        else:
+            change_status(session, alert, closed, "analyst", "the brand's own")
+    for state in ("free", "registered"):
+        with database.session() as session:
+            watch.record_check(session, entry_id, state, None, HOUR)
+    with database.session() as session:
+        (alert,) = session.scalars(select(Alert))
+        assert alert.status == AlertStatus.NEW.value
+        last = session.scalars(select(AlertEvent).order_by(AlertEvent.id.desc())).first()
+        assert last is not None
+        assert (last.kind, last.actor, last.from_status, last.to_status) == (
+            "status_changed",
+            "system",
+            closed.value,
+            "new",
+        )
