@@ -92,7 +92,7 @@ class BrandIndexCache:
     def get(self, session: Session) -> BrandSet:
         live = Brand.deleted_at.is_(None) & Brand.enabled.is_(True)
         stamp = select(func.count(Brand.id), func.max(Brand.updated_at)).where(live)
-        phantom = WatchEntry.origin == "phantom"
+        phantom = (WatchEntry.origin == "phantom") & WatchEntry.removed_at.is_(None)
         phantom_stamp = select(func.count(WatchEntry.id), func.max(WatchEntry.id)).where(phantom)
         version = (*session.execute(stamp).one(), *session.execute(phantom_stamp).one())
         with self._lock:

@@ -52,8 +52,9 @@ def add_to_watchlist(
     "/{brand_id}/watchlist/{entry_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Stop watching a name",
-    description="A predicted (generated) name stays removed: the hourly refresh does not add "
-    "it back.",
+    description="A predicted (generated) or phantom name stays removed: neither the hourly "
+    "refresh nor the next phantom probe adds it back, and a removed phantom name is no longer "
+    "matched in CT and feeds. POST the name to watch it again.",
 )
 def remove_from_watchlist(
     brand_id: PathId, entry_id: BigPathId, session: DbSession, _: WriteCaller

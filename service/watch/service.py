@@ -165,11 +165,16 @@ def list_entries(session: Session, brand_id: int, state: str | None = None) -> l
 
 
 def remove(session: Session, brand_id: int, entry_id: int) -> None:
-    """Stop watching a name; a generated one is kept as a tombstone so it is not predicted again."""
+    """Stop watching a name.
+
+    A generated or phantom name is kept as a tombstone, so neither the hourly
+    refresh nor the next phantom probe adds it back (and a removed phantom name is
+    no longer matched in CT and feeds); a user's own name is deleted.
+    """
     entry = session.get(WatchEntry, entry_id)
     if entry is None or entry.brand_id != brand_id or entry.removed_at is not None:
         raise NotFound(f"brand {brand_id} watches no entry {entry_id}")
-    if entry.origin == "generated":
+    if entry.origin in ("generated", "phantom"):
         entry.removed_at = utcnow()
     else:
         session.delete(entry)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from service.brands.models import Brand
 from service.brands.service import to_spec
 from service.db import Database, utcnow
+from service.ingest.scoring import BrandIndexCache
 from service.watch import service as watch
 from service.watch.candidates import top_candidates
 from service.watch.models import WatchEntry
@@ -237,3 +238,27 @@ def test_generated_names_follow_the_brand_domains(
         assert after[name]["state"] == "free"  # checks of names that stay are kept
         assert after[name]["last_checked_at"] is not None
     assert generated_names(database, brand_id, 5) == []
+
+
+def test_a_removed_phantom_name_is_neither_added_back_nor_matched(
+    client: TestClient,
+    database: Database,
+    admin_headers: dict[str, str],
+    write_headers: dict[str, str],
+    read_headers: dict[str, str],
+) -> None:
+    brand_id = make_brand(client, admin_headers)
+    cache = BrandIndexCache()
+    with database.session() as session:
+        (entry,) = watch.add_names(session, brand_id, ["quickpay-hub.io"], origin="phantom")
+        entry_id = entry.id
+        assert cache.get(session).index.score("quickpay-hub.io").flagged  # matched in CT, feeds
+
+    url = f"/v1/brands/{brand_id}/watchlist/{entry_id}"
+    assert client.delete(url, headers=write_headers).status_code == 204
+    assert "quickpay-hub.io" not in listed(client, brand_id, read_headers)
+    with database.session() as session:
+        # the next probe names it again: it stays removed, and it is no longer matched
+        assert watch.add_names(session, brand_id, ["quickpay-hub.io"], origin="phantom") == []
+        assert cache.get(session).index.score("quickpay-hub.io").brand is None
+    assert "quickpay-hub.io" not in listed(client, brand_id, read_headers)
