@@ -91,6 +91,8 @@ class Alert(Base):
     # Latest DNS enrichment: state (resolves, nxdomain, nodata, unknown) and when.
     dns_state: Mapped[str | None] = mapped_column(String(16), default=None)
     dns_checked_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    # Until when a worker holds the alert for a DNS check (others skip it; past: free again).
+    dns_claimed_until: Mapped[datetime | None] = mapped_column(default=None)
 
     brand: Mapped[Brand] = relationship(lazy="selectin")
     techniques: Mapped[list[AlertTechnique]] = relationship(

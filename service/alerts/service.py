@@ -414,7 +414,7 @@ def add_dns_evidence(
     with the change that earned it, so re-checks do not repeat it.
     """
     now = utcnow()
-    alert.dns_state, alert.dns_checked_at = state, now
+    alert.dns_state, alert.dns_checked_at, alert.dns_claimed_until = state, now, None
     if not changes:
         return
     score = max(0, min(100, alert.score + boost))

@@ -82,14 +82,15 @@ class DnsJobs:
         return report
 
     def _due_alerts(self, limit: int) -> list[tuple[int, str]]:
-        """Claim due alerts: other workers skip them, and if this one dies they are due
-        again after CLAIM (the mark says "checked a recheck interval minus CLAIM ago")."""
+        """Claim due alerts: other workers skip them until CLAIM has passed, so the alerts
+        of a worker that dies are due again then."""
         now = utcnow()
         stale = now - self.recheck
         with self.database.session() as session:
             rows = session.execute(
                 select(Alert.id, Alert.domain)
                 .where(or_(Alert.dns_checked_at.is_(None), Alert.dns_checked_at < stale))
+                .where(or_(Alert.dns_claimed_until.is_(None), Alert.dns_claimed_until < now))
                 .order_by(Alert.dns_checked_at.is_not(None), Alert.dns_checked_at, Alert.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True, of=Alert)
@@ -99,7 +100,8 @@ class DnsJobs:
                 session.execute(
                     update(Alert)
                     .where(Alert.id.in_([alert_id for alert_id, _ in claimed]))
-                    .values(dns_checked_at=stale + CLAIM)
+                    # A claim is bookkeeping, not a change of the alert.
+                    .values(dns_claimed_until=now + CLAIM, updated_at=Alert.updated_at)
                 )
             return claimed
 
@@ -107,7 +109,7 @@ class DnsJobs:
         with self.database.session() as session:
             alert = session.get(Alert, alert_id)
             if alert is not None:
-                alert.dns_checked_at = utcnow()
+                alert.dns_checked_at, alert.dns_claimed_until = utcnow(), None
 
     def _store(self, alert_id: int, enrichment: Enrichment) -> list[str]:
         with self.database.session() as session:

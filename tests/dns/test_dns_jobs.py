@@ -264,3 +264,32 @@ def test_a_watch_check_that_fails_keeps_the_state_and_says_why(
         assert row.state == "unknown"
         assert row.last_checked_at is not None
         assert row.last_detail == "DnsError: 'co.uk' is a public suffix, not a registrable domain"
+
+
+def test_a_claimed_alert_is_skipped_until_the_claim_lapses_and_keeps_its_times(
+    jobs: DnsJobs, database: Database, brand_id: int
+) -> None:
+    alert_id = seed_alert(database, brand_id, "paypa1.com")
+    with database.session() as session:
+        before = session.get(Alert, alert_id)
+        assert before is not None
+        updated_at = before.updated_at
+    assert jobs._due_alerts(10) == [(alert_id, "paypa1.com")]
+    # another worker (or the next round) finds nothing to do while the claim holds
+    assert jobs._due_alerts(10) == []
+    with database.session() as session:
+        held = session.get(Alert, alert_id)
+        assert held is not None
+        # the claim says nothing about DNS, nor changes the alert
+        assert held.dns_checked_at is None
+        assert held.updated_at == updated_at
+        assert held.dns_claimed_until is not None
+        held.dns_claimed_until = utcnow() - timedelta(seconds=1)  # the worker died
+    assert jobs._due_alerts(10) == [(alert_id, "paypa1.com")]
+    jobs._store(alert_id, snapshot())
+    with database.session() as session:
+        done = session.get(Alert, alert_id)
+        assert done is not None
+        assert (done.dns_state, done.dns_claimed_until) == ("resolves", None)
+        assert done.dns_checked_at is not None
+    assert jobs._due_alerts(10) == []  # checked: due again after the recheck interval
