@@ -319,20 +319,18 @@ def cmd_feeds_ingest(args: argparse.Namespace) -> int:
         raise CliError(f"cannot read {args.file}: no such file", EXIT_USAGE)
     jobs = FeedJobs(settings.model_copy(update={"feeds": []}), _database(settings))
     name = args.name or f"{args.kind}:{path.resolve()}"
-    if args.force:
-        from service.feeds import service as feeds
-
-        feeds.forget(jobs.database, name)
     try:
         report: FeedReport = (
-            jobs.ingest_zone(name, path)
+            jobs.ingest_zone(name, path, force=args.force)
             if args.kind == "zone"
-            else jobs.ingest_nrd(name, path.read_bytes())
+            else jobs.ingest_nrd(name, path.read_bytes(), force=args.force)
         )
     except DnsError as exc:
         raise CliError(f"{args.file}: {exc}", EXIT_USAGE) from None
     except OSError as exc:
         raise CliError(f"cannot read {args.file}: {exc.strerror}", EXIT_USAGE) from None
+    if report.busy:
+        raise CliError(f"{name}: another process is ingesting this feed; try again when it is done")
     summary = {
         "feed": report.feed,
         "skipped": report.skipped,

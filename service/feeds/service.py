@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 class FeedReport:
     feed: str
     skipped: bool = False
+    # Another process was ingesting this feed: nothing was done (try again later).
+    busy: bool = False
     names: int = 0
     resumed_at: int = 0
     alerts_created: int = 0

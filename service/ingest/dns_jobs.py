@@ -31,8 +31,6 @@ from service.watch.models import DnsSnapshot
 log = logging.getLogger(__name__)
 
 CLAIM = timedelta(minutes=10)  # how long a claimed name is left to the worker that took it
-# Snapshots read back to find each lookup's last known answer.
-HISTORY = 20
 
 
 @dataclass
@@ -118,15 +116,18 @@ class DnsJobs:
                 return []
             # Compare each lookup with its own last known answer: a lookup that timed
             # out is no change, and one that answers again is not news twice.
+            # Read newest first, only as far back as some lookup is still unanswered.
             rows = session.scalars(
                 select(DnsSnapshot.data)
                 .where(DnsSnapshot.alert_id == alert_id)
                 .order_by(DnsSnapshot.taken_at.desc(), DnsSnapshot.id.desc())
-                .limit(HISTORY)
+                .execution_options(yield_per=16)
             )
             previous = last_known(Enrichment.from_json(data) for data in rows)
+            # This look, its unknown lookups read as their last known answers.
             current = last_known([enrichment, *([previous] if previous else [])])
-            changes = material_changes(previous, enrichment)
+            assert current is not None
+            changes = material_changes(previous, current)
             session.add(
                 DnsSnapshot(
                     alert_id=alert_id,
@@ -137,7 +138,7 @@ class DnsJobs:
             )
             brand = session.get(Brand, alert.brand_id)
             official = brand.domains if brand is not None else []
-            owned, adjust = ownership_changes(previous, enrichment, official)
+            owned, adjust = ownership_changes(previous, current, official)
             changes += owned
             # The score carries the boost of the last known DNS state; a change
             # moves it by the difference (down too, when a name goes dark).

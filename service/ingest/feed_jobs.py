@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -59,8 +61,37 @@ class FeedJobs:
         self.state_dir = (state_dir or settings.feeds_state_path).resolve()
         self.brands = brands or BrandIndexCache()
 
-    def ingest_nrd(self, name: str, data: bytes) -> feeds.FeedReport:
+    def _alone(
+        self, name: str, work: Callable[[], feeds.FeedReport], force: bool
+    ) -> feeds.FeedReport:
+        """Run `work` unless another process is ingesting the feed `name` (then: busy).
+
+        With `force`, the feed's cursor is reset first (under the lock), so content
+        already processed is scored again.
+
+        Two workers on one feed would race on its cursor and, for a zone, delete each
+        other's kept versions. The lock is a file lock in the state dir, which every
+        process ingesting zone feeds shares anyway; it goes with the process.
+        """
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with (self.state_dir / f"{_prefix(name)}.lock").open("a+b") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("feed %s: another process is ingesting it; skipped this time", name)
+                return feeds.FeedReport(feed=name, busy=True)
+            try:
+                if force:
+                    feeds.forget(self.database, name)
+                return work()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def ingest_nrd(self, name: str, data: bytes, *, force: bool = False) -> feeds.FeedReport:
         """Score a newly-registered-domain list (plain, gzip or zip bytes) once."""
+        return self._alone(name, lambda: self._ingest_nrd(name, data), force)
+
+    def _ingest_nrd(self, name: str, data: bytes) -> feeds.FeedReport:
         digest = hashlib.sha256(data).hexdigest()
         if feeds.already_processed(self.database, name, "nrd", digest):
             return feeds.FeedReport(feed=name, skipped=True)
@@ -81,7 +112,11 @@ class FeedJobs:
             for bad in parsed.bad[:20]:
                 log.warning("feed %s line %d skipped: %s", name, bad.line, bad.reason)
 
-    def ingest_zone(self, name: str, path: Path) -> feeds.FeedReport:
+    def ingest_zone(self, name: str, path: Path, *, force: bool = False) -> feeds.FeedReport:
+        """Score the delegations new since the previous version of a zone file (`_ingest_zone`)."""
+        return self._alone(name, lambda: self._ingest_zone(name, path), force)
+
+    def _ingest_zone(self, name: str, path: Path) -> feeds.FeedReport:
         """Score the delegations new since the previous version of a zone file.
 
         The first version seen is the baseline: it is kept, not scored. A version is
@@ -90,7 +125,6 @@ class FeedJobs:
         run resumes the same version, or diffs the next against an older one (more
         names scored again, which only updates their alerts).
         """
-        self.state_dir.mkdir(parents=True, exist_ok=True)
         self._finish_switch(name)
         if feeds.already_processed(self.database, name, "zone", _digest(path)):
             return feeds.FeedReport(feed=name, skipped=True)

@@ -167,17 +167,15 @@ def list_entries(session: Session, brand_id: int, state: str | None = None) -> l
 def remove(session: Session, brand_id: int, entry_id: int) -> None:
     """Stop watching a name.
 
-    A generated or phantom name is kept as a tombstone, so neither the hourly
-    refresh nor the next phantom probe adds it back (and a removed phantom name is
-    no longer matched in CT and feeds); a user's own name is deleted.
+    The row is kept as a tombstone, whatever added the name: neither the hourly
+    refresh nor the next phantom probe adds it back (a user's name may be one the
+    engine predicts too), and a removed phantom name is no longer matched in CT and
+    feeds. A user adding it again revives it, with its checks.
     """
     entry = session.get(WatchEntry, entry_id)
     if entry is None or entry.brand_id != brand_id or entry.removed_at is not None:
         raise NotFound(f"brand {brand_id} watches no entry {entry_id}")
-    if entry.origin in ("generated", "phantom"):
-        entry.removed_at = utcnow()
-    else:
-        session.delete(entry)
+    entry.removed_at = utcnow()
 
 
 @dataclass(frozen=True)
@@ -290,16 +288,19 @@ def record_check(
             context=context,
         ),
     )
-    if registered_before is not None and alert.status in _CLOSED:
-        # Taken down, or judged harmless (often the brand's own), and now someone has
-        # registered it again: whoever holds it now has not been looked at.
-        change_status(
-            session,
-            alert,
-            AlertStatus.NEW,
-            "system",
-            f"{entry.domain} was registered again after it had been free",
-        )
+    if registered_before is not None:
+        # Locked before it is read: an analyst may be moving it at this moment.
+        session.refresh(alert, ["status"], with_for_update=True)
+        if alert.status in _CLOSED:
+            # Taken down, or judged harmless (often the brand's own), and now someone
+            # has registered it again: whoever holds it now has not been looked at.
+            change_status(
+                session,
+                alert,
+                AlertStatus.NEW,
+                "system",
+                f"{entry.domain} was registered again after it had been free",
+            )
     return alert
 
 

@@ -183,6 +183,11 @@ def test_a_removed_generated_name_stays_removed_until_a_user_adds_it_back(
     assert set(listed(client, brand_id, read_headers)) == {*first, *refill}
     assert generated_names(database, brand_id, 5) == []
 
+    # removed again, now as the user's name: still never predicted back, even with room
+    assert client.delete(f"{url}/{removed['id']}", headers=write_headers).status_code == 204
+    assert first[0] not in generated_names(database, brand_id, 50)
+    assert first[0] not in listed(client, brand_id, read_headers)
+
 
 def test_generated_names_follow_the_brand_domains(
     client: TestClient,

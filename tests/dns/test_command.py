@@ -54,6 +54,7 @@ def test_unknown_is_data_not_a_failure(
     [
         (["lookup", "not a domain"], "invalid domain"),
         (["lookup", "co.uk"], "public suffix"),
+        (["lookup", "*.paypa1.com"], "wildcard"),
         (["lookup", "a.test", "--nameserver", "resolver.example"], "not an IP address"),
         (["lookup", "a.test", "--nameserver", "127.0.0.1:99999"], "port must be"),
         (["lookup", "a.test", "--nameserver", "127.0.0.1", "--timeout", "0"], "--timeout"),

@@ -100,8 +100,9 @@ def snapshot(
     a: State = "resolves",
     mx: State = "nodata",
     ns: tuple[str, ...] | None = ("ns1.other.net.",),
+    aaaa: State | None = None,
 ) -> Enrichment:
-    """A look at paypa1.com; `ns=None` is an NS lookup that timed out."""
+    """A look at paypa1.com; `ns=None` is an NS lookup that timed out; AAAA follows A."""
 
     def answer(rdtype: str, state: State, records: tuple[str, ...] = ()) -> Answer:
         return Answer("paypa1.com", rdtype, state, records if state == "resolves" else ())
@@ -112,7 +113,7 @@ def snapshot(
         datetime.now(UTC),
         {
             "A": answer("A", a, ("192.0.2.1",)),
-            "AAAA": answer("AAAA", "nodata" if a == "resolves" else a),
+            "AAAA": answer("AAAA", aaaa or ("nodata" if a == "resolves" else a)),
             "MX": answer("MX", mx, ("10 mx.paypa1.com.",)),
             "NS": answer("NS", "unknown" if ns is None else "resolves", ns or ()),
         },
@@ -140,6 +141,9 @@ def test_each_lookup_is_compared_with_its_own_last_known_answer(
         (snapshot(a="nxdomain", mx="resolves"), ["went_dark"], 80),
         (snapshot(a="resolves", mx="resolves"), ["first_resolution"], 85),
         (snapshot(mx="nodata"), ["mx_gone"], 75),
+        # A gone, AAAA unanswered but last known empty: dark, and the boost goes with it
+        (snapshot(a="nxdomain", aaaa="unknown"), ["went_dark"], 70),
+        (snapshot(a="nxdomain", aaaa="nxdomain"), [], 70),
     ]
     for number, (seen, changes, score) in enumerate(steps, 1):
         assert jobs._store(alert_id, seen) == changes, number
@@ -157,6 +161,22 @@ def test_each_lookup_is_compared_with_its_own_last_known_answer(
         )
         notified = [d.data["event"]["data"]["changes"] for d in queued]
     assert notified == [c for _, c, _ in steps if c]
+
+
+def test_a_long_run_of_unanswered_looks_forgets_nothing(
+    settings: Settings, database: Database, brand_id: int
+) -> None:
+    jobs = DnsJobs(settings, database)
+    alert_id = seed_alert(database, brand_id, "paypa1.com", score=70)
+    assert jobs._store(alert_id, snapshot(mx="resolves")) == ["first_resolution", "mx_appeared"]
+    silent = snapshot(a="unknown", mx="unknown", ns=None)
+    for _ in range(30):
+        assert jobs._store(alert_id, silent) == []
+    assert jobs._store(alert_id, snapshot(mx="resolves")) == []  # not news: seen 31 looks ago
+    with database.session() as session:
+        alert = session.get(Alert, alert_id)
+        assert alert is not None
+        assert alert.score == 70 + 5 + 10
 
 
 def test_a_lookalike_on_the_brands_own_nameservers_drops_and_rises_when_it_leaves(

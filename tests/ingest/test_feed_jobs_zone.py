@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from service.brands.service import create_brand
 from service.config import Settings
 from service.db import Database
 from service.feeds.models import FeedCursor
-from service.ingest.feed_jobs import FeedJobs
+from service.feeds.service import FeedReport
+from service.ingest.feed_jobs import FeedJobs, _prefix
 
 HEAD = "$ORIGIN shop.\n$TTL 3600\n@ SOA ns1 host {serial} 2 3 4 5\nold-store NS ns1.x.net.\n"
 
@@ -120,7 +122,8 @@ def test_a_crash_before_the_switch_loses_no_delegation(
     # the older versions are deleted once the last switch is made
     kept = previous_path(database, "shop")
     assert kept is not None
-    assert list((tmp_path / "state").iterdir()) == [Path(kept)]
+    zones = [f for f in (tmp_path / "state").iterdir() if f.suffix != ".lock"]
+    assert zones == [Path(kept)]
 
 
 def test_without_the_crashed_versions_copy_the_next_is_diffed_against_the_older(
@@ -164,3 +167,29 @@ def test_a_missing_previous_version_is_a_warning(
         f"zone shop: the previous version {kept} is missing: this version becomes the "
         "baseline and its new delegations are not scored"
     ]
+
+
+@pytest.mark.parametrize("kind", ["zone", "nrd"])
+def test_a_feed_another_process_is_ingesting_is_left_alone(
+    database: Database, settings: Settings, tmp_path: Path, kind: str
+) -> None:
+    settings = settings.model_copy(update={"feeds_state_dir": str(tmp_path / "state")})
+    jobs = FeedJobs(settings, database)
+    zone = write_zone(tmp_path / "shop.zone", 1)
+
+    def ingest() -> FeedReport:
+        if kind == "zone":
+            return jobs.ingest_zone("shop", zone)
+        return jobs.ingest_nrd("shop", b"paypal-login.shop\n")
+
+    # The other process's lock: the same file, its own open file description.
+    (tmp_path / "state").mkdir()
+    with (tmp_path / "state" / f"{_prefix('shop')}.lock").open("a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        busy = ingest()
+        assert (busy.busy, busy.names) == (True, 0)
+        assert previous_path(database, "shop") is None  # nothing done, nothing recorded
+    done = ingest()
+    assert not done.busy
+    assert previous_path(database, "shop") is not None or kind == "nrd"
+    assert (domains(database) == {"paypal-login.shop"}) is (kind == "nrd")

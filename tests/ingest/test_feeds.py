@@ -191,6 +191,23 @@ def test_feeds_ingest_command_nrd_and_zone(
     assert "paypal-login.shop" in domains(database)
     assert main(["feeds", "ingest", str(tmp_path / "missing.txt")]) == 2
 
+    # a feed another process is ingesting: exit 1, nothing done
+    import fcntl
+
+    from service.config import Settings
+    from service.ingest.feed_jobs import _prefix
+
+    state = Settings().feeds_state_path
+    with (state / f"{_prefix(f'nrd:{nrd}')}.lock").open("a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert main(["feeds", "ingest", str(nrd), "--force"]) == 1
+    captured = capsys.readouterr()
+    assert "another process is ingesting this feed" in captured.err
+    assert captured.out == ""
+    # --force did not reset the cursor under the other process's feet
+    assert main(["feeds", "ingest", str(nrd)]) == 0
+    assert json.loads(capsys.readouterr().out)["skipped"] is True
+
 
 @pytest.mark.usefixtures("brand")
 def test_real_nrd_list(database: Database) -> None:

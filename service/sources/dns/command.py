@@ -32,7 +32,7 @@ def register_lookup(dns_subparsers: Any) -> None:
             "Resolvers, timeout and retries come from the PHANTOMWATCH_DNS_* settings, as "
             "for the worker; the options override them. "
             "Unknown (SERVFAIL, timeout, ...) is data, not a failure: the exit code is 0. "
-            "A NAME that is not a domain (or is a public suffix) is a usage error: exit 2, "
+            "A NAME that is not a domain (a wildcard, a public suffix) is a usage error: exit 2, "
             "nothing looked up."
         ),
     )

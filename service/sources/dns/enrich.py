@@ -225,7 +225,8 @@ def last_known(snapshots: Iterable[Enrichment]) -> Enrichment | None:
     leaves its previous answer standing: comparing against this, an unknown lookup
     is never a change, and a known one is compared with its own last known value
     (not with a snapshot in which it, unlike the name's addresses, went unanswered).
-    None when there are no snapshots.
+    None when there are no snapshots. Reads `snapshots` only until every lookup of
+    KEYS has a known answer.
     """
     newest: Enrichment | None = None
     answers: dict[str, Answer] = {}
@@ -234,6 +235,8 @@ def last_known(snapshots: Iterable[Enrichment]) -> Enrichment | None:
         for key, answer in snapshot.answers.items():
             if answer.state != "unknown":
                 answers.setdefault(key, answer)
+        if all(key in answers for key in KEYS):
+            break  # every lookup answered: older snapshots cannot change anything
     if newest is None:
         return None
     return Enrichment(newest.name, newest.registrable, newest.checked_at, answers)

@@ -22,6 +22,8 @@ def query_names(name: str) -> tuple[str, str]:
         normalized = normalize_domain(name)
     except InvalidDomain as exc:
         raise DnsError(f"invalid domain {name!r}: {exc}") from None
+    if normalized.wildcard:
+        raise DnsError(f"{name!r} is a wildcard, not a domain name")
     if normalized.registrable is None:
         raise DnsError(f"{normalized.ascii!r} is a public suffix, not a registrable domain")
     return normalized.ascii, normalized.registrable
