@@ -83,8 +83,12 @@ def database(migrated_url: URL) -> Iterator[Database]:
 
 
 @pytest.fixture
-def settings(migrated_url: URL) -> Settings:
-    return Settings(database_url=migrated_url.render_as_string(hide_password=False))
+def settings(migrated_url: URL, tmp_path: Path) -> Settings:
+    # Kept zone versions and feed locks go to the test's own directory, on both stores.
+    return Settings(
+        database_url=migrated_url.render_as_string(hide_password=False),
+        feeds_state_dir=str(tmp_path / "feeds"),
+    )
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from service.alerts import service as alerts_service
 from service.alerts.models import Alert, AlertEvent
 from service.brands.schemas import BrandCreate
 from service.brands.service import create_brand
+from service.config import Settings
 from service.db import Database
 from service.feeds import service as feeds
 from service.feeds.models import FeedCursor
@@ -210,17 +211,14 @@ def test_feeds_ingest_command_nrd_and_zone(
 
 
 @pytest.mark.usefixtures("brand")
-def test_real_nrd_list(database: Database) -> None:
+def test_real_nrd_list(database: Database, settings: Settings) -> None:
     from pathlib import Path
 
-    from service.config import Settings
     from service.ingest.feed_jobs import FeedJobs
     from tests.conftest import shared_data
 
     path: Path = shared_data("nrd/whoisds_2025-12-01.txt")
-    jobs = FeedJobs(
-        Settings(database_url=database.url.render_as_string(hide_password=False)), database
-    )
+    jobs = FeedJobs(settings, database)
     report = jobs.ingest_nrd("whoisds", path.read_bytes())
     assert report.names == 69_980
     flagged = domains(database)
