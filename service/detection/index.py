@@ -118,10 +118,7 @@ class DetectionIndex:
         # neighbours of most long labels before the deletion lookups.
         self._heads: dict[str, int] = {}
         self._tails: dict[str, int] = {}
-        # Distance-2 candidates found for the labels of the batch being scored, and
-        # every label looked up in that pass (most find none: only these are stored).
         self._fuzzy_batch: dict[str, list[tuple[int, int]]] = {}
-        self._fuzzy_done: set[str] = set()
         self.cache_size = _CACHE_SIZE
         self._core_cache: dict[str, tuple[_CoreHit, ...]] = {}
         self._hits_cache: dict[str, tuple[tuple[int, int, int, int], ...]] = {}
@@ -491,10 +488,7 @@ class DetectionIndex:
             return tuple(hits)
         if fuzzy is None:
             pre = self._fuzzy_batch.get(core)
-            if pre is not None:
-                fuzzy = pre
-            else:
-                fuzzy = [] if core in self._fuzzy_done else self.fuzzy_candidates(core)
+            fuzzy = pre if pre is not None else self.fuzzy_candidates(core)
         near = {h[1] for h in hits} if fuzzy else ()
         for k_id, _dist in fuzzy:
             if k_id in near:
@@ -532,9 +526,14 @@ class DetectionIndex:
             mat = process.cdist(
                 group, choices, scorer=OSA.distance, score_cutoff=2, dtype=np.int8, workers=1
             )
+            found: dict[int, list[tuple[int, int]]] = {}
             for row, col in zip(*np.nonzero(mat == 2), strict=True):
-                self._fuzzy_batch.setdefault(group[int(row)], []).append((ids[int(col)], 2))
-            self._fuzzy_done.update(group)
+                found.setdefault(int(row), []).append((ids[int(col)], 2))
+            # Each label's list is published whole, empty ones too: the index is shared
+            # by threads (CT logs commit concurrently), and a label missing here only
+            # means "compute it", never "no candidates".
+            for row, core in enumerate(group):
+                self._fuzzy_batch[core] = found.get(row, [])
 
     def fuzzy_candidates(self, core: str) -> list[tuple[int, int]]:
         """(keyword id, Levenshtein distance) for long keywords within distance 2 of ``core``."""
@@ -1103,7 +1102,6 @@ def _score_batch(index: DetectionIndex, names: Iterable[str]) -> list[ScoreResul
         ]
     finally:
         index._fuzzy_batch.clear()
-        index._fuzzy_done.clear()
 
 
 def _evict(cache: dict[str, _V]) -> None:
