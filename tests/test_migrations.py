@@ -49,3 +49,40 @@ def test_upgrade_downgrade_upgrade(empty_url: URL) -> None:
     upgrade(empty_url)
     assert current_revision(db.engine) == head_revision()
     db.dispose()
+
+
+def test_downgrades_keep_the_rows_of_child_tables(empty_url: URL) -> None:
+    """SQLite rebuilds a table to drop a column; its children's rows must survive that."""
+    from service.alerts.models import AlertSource
+    from service.alerts.service import Evidence, record
+    from service.brands.schemas import BrandCreate
+    from service.brands.service import create_brand
+
+    upgrade(empty_url)
+    db = Database(empty_url)
+    with db.session() as session:
+        brand_id = create_brand(session, BrandCreate(name="PayPal", domains=["paypal.com"])).id
+        record(
+            session,
+            Evidence(
+                brand_id=brand_id,
+                domain="paypa1.com",
+                registrable="paypa1.com",
+                unicode="paypa1.com",
+                score=80,
+                reasons=[{"technique": "typo", "detail": "test"}],
+                source=AlertSource.CT,
+            ),
+        )
+
+    def count(table: str) -> int:
+        with db.engine.connect() as conn:
+            return int(conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one())
+
+    before = (count("alert_events"), count("alert_techniques"))
+    assert before[0] >= 1
+    downgrade(empty_url, "0004")  # drops columns of alerts (0008, 0005) and more
+    assert (count("alert_events"), count("alert_techniques")) == before
+    upgrade(empty_url)
+    assert (count("alert_events"), count("alert_techniques")) == before
+    db.dispose()
