@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import hashlib
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +36,11 @@ def _digest(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             sha.update(chunk)
     return sha.hexdigest()
+
+
+# Lock files of the feeds this process is ingesting (see FeedJobs._alone).
+_INGESTING: set[Path] = set()
+_INGESTING_LOCK = threading.Lock()
 
 
 def _prefix(name: str) -> str:
@@ -64,28 +71,43 @@ class FeedJobs:
     def _alone(
         self, name: str, work: Callable[[], feeds.FeedReport], force: bool
     ) -> feeds.FeedReport:
-        """Run `work` unless another process is ingesting the feed `name` (then: busy).
+        """Run `work` unless another process or thread is ingesting the feed `name` (busy).
 
         With `force`, the feed's cursor is reset first (under the lock), so content
         already processed is scored again.
 
         Two workers on one feed would race on its cursor and, for a zone, delete each
-        other's kept versions. The lock is a file lock in the state dir, which every
-        process ingesting zone feeds shares anyway; it goes with the process.
+        other's kept versions. Between processes the lock is a POSIX record lock on a
+        file in the state dir, which every process ingesting feeds shares: the kernel
+        drops it when its process ends, however it ends, and the forked scoring
+        processes do not inherit it. Such a lock belongs to the whole process, so the
+        threads of one process are told apart by `_INGESTING`.
         """
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        with (self.state_dir / f"{_prefix(name)}.lock").open("a+b") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                log.info("feed %s: another process is ingesting it; skipped this time", name)
-                return feeds.FeedReport(feed=name, busy=True)
-            try:
-                if force:
-                    feeds.forget(self.database, name)
-                return work()
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        path = self.state_dir / f"{_prefix(name)}.lock"
+        busy = feeds.FeedReport(feed=name, busy=True)
+        with _INGESTING_LOCK:
+            if path in _INGESTING:
+                return busy
+            _INGESTING.add(path)
+        try:
+            with path.open("a+b") as lock:
+                try:
+                    fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as exc:
+                    if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                        raise
+                    log.info("feed %s: another process is ingesting it; skipped this time", name)
+                    return busy
+                try:
+                    if force:
+                        feeds.forget(self.database, name)
+                    return work()
+                finally:
+                    fcntl.lockf(lock, fcntl.LOCK_UN)
+        finally:
+            with _INGESTING_LOCK:
+                _INGESTING.discard(path)
 
     def ingest_nrd(self, name: str, data: bytes, *, force: bool = False) -> feeds.FeedReport:
         """Score a newly-registered-domain list (plain, gzip or zip bytes) once."""

@@ -158,7 +158,9 @@ def _store(
 def list_candidates(session: Session, brand_id: int) -> list[tuple[PhantomCandidate, str | None]]:
     """Candidates, best first, with the registration state of their watch entry."""
     get_brand(session, brand_id)
-    query = select(WatchEntry.domain, WatchEntry.state).where(WatchEntry.brand_id == brand_id)
+    query = select(WatchEntry.domain, WatchEntry.state).where(
+        WatchEntry.brand_id == brand_id, WatchEntry.removed_at.is_(None)
+    )
     states = dict(session.execute(query).all())  # (a Result itself has keys())
     rows = session.scalars(
         select(PhantomCandidate)

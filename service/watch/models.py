@@ -40,8 +40,8 @@ class WatchEntry(Base):
     free_until: Mapped[datetime | None]
     last_detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Set when a user removes a generated name: the row stays so the hourly refresh does
-    # not predict it again; hidden, never checked, revived if the user adds it back.
+    # Set when a user removes a name: the row stays so neither the hourly refresh nor the
+    # phantom probe adds it again; hidden, never checked, revived if the user adds it back.
     removed_at: Mapped[datetime | None]
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +23,7 @@ from service.db import Database
 from service.feeds.models import FeedCursor
 from service.feeds.service import FeedReport
 from service.ingest.feed_jobs import FeedJobs, _prefix
+from tests.ingest.locks import held_by_another_process
 
 HEAD = "$ORIGIN shop.\n$TTL 3600\n@ SOA ns1 host {serial} 2 3 4 5\nold-store NS ns1.x.net.\n"
 
@@ -182,14 +189,95 @@ def test_a_feed_another_process_is_ingesting_is_left_alone(
             return jobs.ingest_zone("shop", zone)
         return jobs.ingest_nrd("shop", b"paypal-login.shop\n")
 
-    # The other process's lock: the same file, its own open file description.
-    (tmp_path / "state").mkdir()
-    with (tmp_path / "state" / f"{_prefix('shop')}.lock").open("a+b") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
+    lock = tmp_path / "state" / f"{_prefix('shop')}.lock"
+    with held_by_another_process(lock) as holder:
         busy = ingest()
         assert (busy.busy, busy.names) == (True, 0)
         assert previous_path(database, "shop") is None  # nothing done, nothing recorded
+        holder.kill()  # it dies without unlocking: the kernel releases the lock
+        holder.wait()
     done = ingest()
     assert not done.busy
     assert previous_path(database, "shop") is not None or kind == "nrd"
     assert (domains(database) == {"paypal-login.shop"}) is (kind == "nrd")
+
+
+INGESTER = """
+import sys
+from pathlib import Path
+from service.config import Settings
+from service.db import Database
+from service.feeds import service as feeds
+from service.ingest.feed_jobs import FeedJobs
+feeds.JOB_SIZE = 50
+url, state = sys.argv[1], sys.argv[2]
+settings = Settings(database_url=url, feeds_state_dir=state, feeds_processes=2)
+names = "".join(f"shop-{i}-lookup.shop\\n" for i in range(400_000)).encode()
+FeedJobs(settings, Database(settings.sqlalchemy_url)).ingest_nrd("big", names)
+"""
+
+
+def _lock_is_free(path: Path) -> bool:
+    with path.open("a+b") as lock:
+        try:
+            fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        fcntl.lockf(lock, fcntl.LOCK_UN)
+        return True
+
+
+def _group(pgid: int) -> list[int]:
+    """The live processes of a process group (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_killed_ingester_leaves_the_feed_unlocked(database: Database, tmp_path: Path) -> None:
+    """Killed while its forked scoring processes run: they must not keep the feed locked."""
+    state = tmp_path / "state"
+    lock = state / f"{_prefix('big')}.lock"
+    url = database.url.render_as_string(hide_password=False)
+    ingester = subprocess.Popen(
+        [sys.executable, "-c", INGESTER, url, str(state)], start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (lock.exists() and not _lock_is_free(lock)):
+            assert ingester.poll() is None, "the ingester ended before taking the lock"
+            assert time.monotonic() < deadline, "the ingester never took the lock"
+            time.sleep(0.05)
+        while len(_group(ingester.pid)) < 3:  # scoring, on the two forked processes
+            assert ingester.poll() is None, "the ingester ended before it forked"
+            assert time.monotonic() < deadline, "the ingester never forked its scorers"
+            time.sleep(0.05)
+        ingester.kill()
+        ingester.wait()
+        assert len(_group(ingester.pid)) >= 2  # its scoring processes live on, orphaned
+        deadline = time.monotonic() + 5
+        while not _lock_is_free(lock):
+            assert time.monotonic() < deadline, "the feed stayed locked after its ingester died"
+            time.sleep(0.05)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(ingester.pid, signal.SIGKILL)  # the orphaned scoring processes
+
+
+def test_a_thread_of_the_same_process_is_also_kept_out(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    settings = settings.model_copy(update={"feeds_state_dir": str(tmp_path / "state")})
+    jobs = FeedJobs(settings, database)
+    inner: list[FeedReport] = []
+
+    def work() -> FeedReport:
+        inner.append(jobs.ingest_nrd("shop", b"paypal-login.shop\n"))
+        return FeedReport(feed="shop")
+
+    assert not jobs._alone("shop", work, force=False).busy
+    assert [r.busy for r in inner] == [True]

@@ -193,14 +193,12 @@ def test_feeds_ingest_command_nrd_and_zone(
     assert main(["feeds", "ingest", str(tmp_path / "missing.txt")]) == 2
 
     # a feed another process is ingesting: exit 1, nothing done
-    import fcntl
-
     from service.config import Settings
     from service.ingest.feed_jobs import _prefix
+    from tests.ingest.locks import held_by_another_process
 
     state = Settings().feeds_state_path
-    with (state / f"{_prefix(f'nrd:{nrd}')}.lock").open("a+b") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
+    with held_by_another_process(state / f"{_prefix(f'nrd:{nrd}')}.lock"):
         assert main(["feeds", "ingest", str(nrd), "--force"]) == 1
     captured = capsys.readouterr()
     assert "another process is ingesting this feed" in captured.err
