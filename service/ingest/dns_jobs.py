@@ -127,7 +127,10 @@ class DnsJobs:
             # This look, its unknown lookups read as their last known answers.
             current = last_known([enrichment, *([previous] if previous else [])])
             assert current is not None
-            changes = material_changes(previous, current)
+            brand = session.get(Brand, alert.brand_id)
+            official = brand.domains if brand is not None else []
+            owned, adjust = ownership_changes(previous, current, official)
+            changes = material_changes(previous, current) + owned
             session.add(
                 DnsSnapshot(
                     alert_id=alert_id,
@@ -136,10 +139,6 @@ class DnsJobs:
                     changes=changes,
                 )
             )
-            brand = session.get(Brand, alert.brand_id)
-            official = brand.domains if brand is not None else []
-            owned, adjust = ownership_changes(previous, current, official)
-            changes += owned
             # The score carries the boost of the last known DNS state; a change
             # moves it by the difference (down too, when a name goes dark).
             adjust += severity_boost(current) - severity_boost(previous)

@@ -152,6 +152,13 @@ def test_each_lookup_is_compared_with_its_own_last_known_answer(
             assert alert is not None
             assert alert.score == score, number
     assert [e["changes"] for e in events(database, alert_id)] == [c for _, c, _ in steps if c]
+    with database.session() as session:  # each snapshot keeps all its changes
+        stored = session.scalars(
+            select(DnsSnapshot.changes)
+            .where(DnsSnapshot.alert_id == alert_id)
+            .order_by(DnsSnapshot.id)
+        )
+        assert list(stored) == [c for _, c, _ in steps]
     # Each change re-notifies: one alert.updated delivery carrying it, none for the rest.
     with database.session() as session:
         queued = session.scalars(
