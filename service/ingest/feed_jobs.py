@@ -81,7 +81,8 @@ class FeedJobs:
         file in the state dir, which every process ingesting feeds shares: the kernel
         drops it when its process ends, however it ends, and the forked scoring
         processes do not inherit it. Such a lock belongs to the whole process, so the
-        threads of one process are told apart by `_INGESTING`.
+        threads of one process are told apart by `_INGESTING`, before the file is
+        opened: closing any descriptor of it would release the process's lock.
         """
         self.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.state_dir / f"{_prefix(name)}.lock"
