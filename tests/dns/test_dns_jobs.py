@@ -186,6 +186,21 @@ def test_a_long_run_of_unanswered_looks_forgets_nothing(
         assert alert.score == 70 + 5 + 10
 
 
+def test_the_first_answered_ns_lookup_counts_like_a_first_check(
+    settings: Settings, database: Database, brand_id: int
+) -> None:
+    jobs = DnsJobs(settings, database)
+    alert_id = seed_alert(database, brand_id, "paypa1.com", score=70)
+    assert jobs._store(alert_id, snapshot(ns=None)) == ["first_resolution"]
+    brand_ns = snapshot(ns=("ns1.paypal.com.",))
+    assert jobs._store(alert_id, brand_ns) == ["brand_nameservers"]
+    assert jobs._store(alert_id, brand_ns) == []  # taken once
+    with database.session() as session:
+        alert = session.get(Alert, alert_id)
+        assert alert is not None
+        assert alert.score == 70 + 5 - 30
+
+
 def test_a_lookalike_on_the_brands_own_nameservers_drops_and_rises_when_it_leaves(
     jobs: DnsJobs, database: Database, brand_id: int, knot: KnotServer
 ) -> None:

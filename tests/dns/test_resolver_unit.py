@@ -269,8 +269,13 @@ def _with_ns(state: str, *hosts: str) -> Enrichment:
             (["left_brand_nameservers"], 30),
         ),
         (_with_ns("resolves", "ns1.paypal.com."), _with_ns("resolves", "ns2.paypal.com."), ([], 0)),
-        # unknown on either side is no change: the penalty is never taken twice
-        (_with_ns("unknown"), _with_ns("resolves", "ns1.paypal.com."), ([], 0)),
+        # the last known looks never had an NS answer: as on a first check
+        (
+            _with_ns("unknown"),
+            _with_ns("resolves", "ns1.paypal.com."),
+            (["brand_nameservers"], -30),
+        ),
+        # unknown now is no change
         (_with_ns("resolves", "ns1.paypal.com."), _with_ns("unknown"), ([], 0)),
         # a look-alike of the brand's domain is not the brand's domain
         (None, _with_ns("resolves", "ns1.notpaypal.com."), ([], 0)),

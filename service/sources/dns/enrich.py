@@ -292,18 +292,17 @@ def ownership_changes(
 ) -> tuple[list[str], int]:
     """(event kinds, score change) when a name moves onto or off the brand's nameservers.
 
-    Onto them (first check, or from known other nameservers): brand_nameservers,
-    -BRAND_NS_PENALTY. Off them: left_brand_nameservers, +BRAND_NS_PENALTY, the sign
-    of a domain changing hands. An unknown NS lookup on either side is no change, so
-    the penalty is never taken twice.
+    Onto them (first answered NS lookup, or from known other nameservers):
+    brand_nameservers, -BRAND_NS_PENALTY. Off them: left_brand_nameservers,
+    +BRAND_NS_PENALTY, the sign of a domain changing hands. An unknown NS lookup now
+    is no change. `old` is `last_known` of the earlier looks, so an NS lookup unknown
+    there was never answered: no penalty was taken, and none is taken twice.
     """
     official = tuple(official)
     now = brand_nameservers(new, official)
     if now is None:
         return [], 0
-    before = brand_nameservers(old, official) if old is not None else ()
-    if before is None:
-        return [], 0
+    before = (brand_nameservers(old, official) if old is not None else None) or ()
     if now and not before:
         return ["brand_nameservers"], -BRAND_NS_PENALTY
     if before and not now:
