@@ -205,8 +205,9 @@ def get_alert(alert_id: BigPathId, session: DbSession, _: ReadCaller) -> AlertDe
     response_model=list[DnsSnapshotOut],
     summary="DNS history of an alert",
     description="What DNS said about the alert's domain at each look, newest first: state, "
-    "material changes since the previous answered look, and the whole enrichment. The worker "
-    "looks soon after the alert is raised, then every `PHANTOMWATCH_DNS_RECHECK_INTERVAL`.",
+    "material changes against each lookup's last known answer, and the whole enrichment. "
+    "The worker looks soon after the alert is raised, then every "
+    "`PHANTOMWATCH_DNS_RECHECK_INTERVAL`.",
 )
 def get_alert_dns(
     alert_id: BigPathId,

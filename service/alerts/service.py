@@ -409,9 +409,10 @@ def add_dns_evidence(
 ) -> None:
     """Store the latest DNS state; a material change appends an event and re-notifies.
 
-    `boost` raises the score (resolving, mail-capable lookalikes are live threats) or,
-    when negative, lowers it (served by the brand's own nameservers); it is applied
-    with the change that earned it, so re-checks do not repeat it.
+    `boost` moves the score with what DNS now says: up when a lookalike starts to
+    resolve or take mail (a live threat), down when that stops or when the brand's own
+    nameservers serve it. It comes with the change that earned it, so re-checks do not
+    repeat it.
     """
     now = utcnow()
     alert.dns_state, alert.dns_checked_at, alert.dns_claimed_until = state, now, None

@@ -125,7 +125,7 @@ class DnsJobs:
             )
             previous = last_known(Enrichment.from_json(data) for data in rows)
             # This look, its unknown lookups read as their last known answers.
-            current = last_known([enrichment, *([previous] if previous else [])])
+            current = last_known([enrichment, previous] if previous else [enrichment])
             assert current is not None
             brand = session.get(Brand, alert.brand_id)
             official = brand.domains if brand is not None else []

@@ -37,7 +37,7 @@ def list_watchlist(
     response_model=list[WatchEntryOut],
     summary="Watch more names",
     description="Each domain is reduced to its registrable part; names already watched are "
-    "returned unchanged, a predicted name that was removed is watched again as a user name. "
+    "returned unchanged, a removed name is watched again as a user name. "
     "Checked at once, then on the watch schedule.",
 )
 def add_to_watchlist(
@@ -52,9 +52,9 @@ def add_to_watchlist(
     "/{brand_id}/watchlist/{entry_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Stop watching a name",
-    description="A predicted (generated) or phantom name stays removed: neither the hourly "
-    "refresh nor the next phantom probe adds it back, and a removed phantom name is no longer "
-    "matched in CT and feeds. POST the name to watch it again.",
+    description="The name stays removed: neither the hourly refresh nor the next phantom "
+    "probe adds it back, and a removed phantom name is no longer matched in CT and feeds. "
+    "POST the name to watch it again.",
 )
 def remove_from_watchlist(
     brand_id: PathId, entry_id: BigPathId, session: DbSession, _: WriteCaller

@@ -16,7 +16,7 @@ from service.alerts.service import Evidence, change_status, record
 from service.brands.models import Brand
 from service.brands.service import get_brand, to_spec
 from service.db import utcnow
-from service.detection import DetectionIndex, InvalidDomain, normalize_domain
+from service.detection import BrandSpec, DetectionIndex, InvalidDomain, normalize_domain
 from service.errors import NotFound, ValidationFailed
 from service.phantom.models import PhantomCandidate
 from service.watch.candidates import generate, top_candidates
@@ -31,13 +31,12 @@ def _spread(interval: timedelta) -> datetime:
     return utcnow() + interval * random.random()
 
 
-def _derivable(brand: Brand) -> set[str]:
+def _derivable(spec: BrandSpec) -> set[str]:
     """Every registrable name the generator derives from the brand's current domains.
 
     Cheap (no scoring), so the hourly refresh can tell stale predictions without
     ranking candidates when the quota is already full.
     """
-    spec = to_spec(brand)
     owned = {normalize_domain(d).ascii for d in spec.domains}
     out: set[str] = set()
     for raw in set(generate(spec)):
@@ -60,7 +59,8 @@ def refresh_generated(
     predicted again; user and phantom names are left alone.
     """
     rows = list(session.scalars(select(WatchEntry).where(WatchEntry.brand_id == brand.id)))
-    derivable = _derivable(brand)
+    spec = to_spec(brand)
+    derivable = _derivable(spec)
     have: set[str] = set()
     generated = 0
     for entry in rows:
@@ -75,7 +75,7 @@ def refresh_generated(
     added: list[WatchEntry] = []
     if room:
         # Everything already present may outrank the new names: ask for enough to skip it.
-        for candidate in top_candidates(to_spec(brand), limit + len(have)):
+        for candidate in top_candidates(spec, limit + len(have)):
             if len(added) >= room:
                 break
             if candidate.domain in have:
@@ -100,8 +100,8 @@ def add_names(
 ) -> list[WatchEntry]:
     """Watch names given by a user (or found by the phantom probe); known ones are kept.
 
-    A generated name the user removed comes back only when a user adds it (it becomes
-    theirs); the phantom probe does not override that removal.
+    A removed name comes back only when a user adds it (it becomes theirs); the
+    phantom probe does not override that removal.
     """
     brand = get_brand(session, brand_id)
     index = DetectionIndex.build([to_spec(brand)])
