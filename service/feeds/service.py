@@ -147,7 +147,6 @@ def ingest(
     brands: BrandIndexCache | None = None,
     batch_size: int = 10000,
     seen_at: datetime | None = None,
-    force: bool = False,
     processes: int = 1,
 ) -> FeedReport:
     """Score the names of one feed content (identified by `digest`) into alerts."""
@@ -155,7 +154,7 @@ def ingest(
     report = FeedReport(feed=name)
     cache = brands or BrandIndexCache()
     cursor = _cursor(database, name, kind)
-    if cursor.last_digest == digest and not force:
+    if cursor.last_digest == digest:
         report.skipped = True
         return report
     skip = cursor.position if cursor.pending_digest == digest else 0
