@@ -16,7 +16,11 @@ from service.config import Settings
 from service.db import Database
 from service.ingest.dns_jobs import DnsJobs
 from service.sources.dns.resolver import DnsClient, ResolverConfig
+from service.webhooks.delivery import DeliveryConfig, DeliveryWorker, Senders
+from service.webhooks.schemas import WebhookCreate
+from service.webhooks.service import create as subscribe
 from tests.dns.server import KnotServer
+from tests.webhooks.receivers import HttpReceiver
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -138,3 +142,35 @@ def brand_id(database: Database) -> int:
     """A brand PayPal (paypal.com)."""
     with database.session() as session:
         return create_brand(session, BrandCreate(name="PayPal", domains=["paypal.com"])).id
+
+
+class Soc:
+    """A SIEM's webhook receiver, subscribed to every alert event, on a real socket."""
+
+    def __init__(self, receiver: HttpReceiver, jobs: DnsJobs, database: Database) -> None:
+        self.receiver, self.jobs, self.database = receiver, jobs, database
+
+    def deliver(self) -> None:
+        """One round of the webhook delivery worker."""
+
+        async def once() -> None:
+            senders = Senders(self.jobs.settings)
+            try:
+                await DeliveryWorker(self.database, senders, DeliveryConfig()).run_once()
+            finally:
+                await senders.aclose()
+
+        asyncio.run(once())
+
+
+@pytest.fixture
+def soc(jobs: DnsJobs, database: Database) -> Iterator[Soc]:
+    receiver = HttpReceiver()
+    url = receiver.start()
+    try:
+        with database.session() as session:
+            _, secret = subscribe(session, WebhookCreate(name="soc", target=url))
+        receiver.secrets = [str(secret)]
+        yield Soc(receiver, jobs, database)
+    finally:
+        receiver.stop()

@@ -16,13 +16,11 @@ from service.sources.dns.enrich import Enrichment
 from service.sources.dns.resolver import Answer, State
 from service.watch import service as watch
 from service.watch.models import DnsSnapshot, WatchEntry
-from service.webhooks.delivery import DeliveryConfig, DeliveryWorker, Senders
 from service.webhooks.models import WebhookDelivery
 from service.webhooks.schemas import WebhookCreate
 from service.webhooks.service import create as subscribe
-from tests.dns.conftest import ZONES
+from tests.dns.conftest import ZONES, Soc
 from tests.dns.server import KnotServer
-from tests.webhooks.receivers import HttpReceiver
 
 
 def seed_alert(database: Database, brand_id: int, domain: str, score: int = 70) -> int:
@@ -237,17 +235,10 @@ def test_a_lookalike_on_the_brands_own_nameservers_drops_and_rises_when_it_leave
 
 
 def test_a_watched_name_that_gets_registered_alerts_and_notifies(
-    jobs: DnsJobs, database: Database, brand_id: int, knot: KnotServer
+    jobs: DnsJobs, database: Database, brand_id: int, knot: KnotServer, soc: Soc
 ) -> None:
-    receiver = HttpReceiver()
-    url = receiver.start()
     try:
-        from service.webhooks.schemas import WebhookCreate
-        from service.webhooks.service import create as subscribe
-
         with database.session() as session:
-            _, secret = subscribe(session, WebhookCreate(name="soc", target=url))
-            receiver.secrets = [str(secret)]
             (entry,) = watch.add_names(session, brand_id, ["paypal-verify.regtest"])
             entry_id = entry.id
         first = asyncio.run(jobs.check_watchlists())
@@ -262,22 +253,14 @@ def test_a_watched_name_that_gets_registered_alerts_and_notifies(
         second = asyncio.run(jobs.check_watchlists())
         assert (second.checked, second.registered, second.alerts) == (1, 1, 1)
 
-        async def deliver() -> None:
-            senders = Senders(jobs.settings)
-            try:
-                await DeliveryWorker(database, senders, DeliveryConfig()).run_once()
-            finally:
-                await senders.aclose()
-
-        asyncio.run(deliver())
-        (delivery,) = receiver.accepted
+        soc.deliver()
+        (delivery,) = soc.receiver.accepted
         alert = delivery.payload["data"]["alert"]
         assert delivery.payload["type"] == "alert.created"
         assert alert["domain"] == "paypal-verify.regtest"
         assert alert["source"] == "dns"
         assert "registration_watch" in alert["techniques"]
     finally:
-        receiver.stop()
         knot.set_zone("regtest.", str(ZONES["regtest."]))
 
 

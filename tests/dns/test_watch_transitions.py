@@ -15,14 +15,10 @@ from service.db import Database, utcnow
 from service.ingest.dns_jobs import DnsJobs
 from service.watch import service as watch
 from service.watch.models import WatchEntry
-from service.webhooks.delivery import DeliveryConfig, DeliveryWorker, Senders
 from service.webhooks.events import isoformat
 from service.webhooks.models import WebhookDelivery
-from service.webhooks.schemas import WebhookCreate
-from service.webhooks.service import create as subscribe
-from tests.dns.conftest import ZONES
+from tests.dns.conftest import ZONES, Soc
 from tests.dns.server import KnotServer
-from tests.webhooks.receivers import HttpReceiver
 
 NAME = "paypal-secure.regtest"
 HOUR = timedelta(hours=1)
@@ -57,14 +53,11 @@ def entry_row(database: Database, entry_id: int) -> WatchEntry:
 
 
 def test_a_name_registered_dropped_and_registered_again_notifies_twice(
-    jobs: DnsJobs, database: Database, brand_id: int, knot: KnotServer
+    jobs: DnsJobs, database: Database, brand_id: int, knot: KnotServer, soc: Soc
 ) -> None:
-    receiver = HttpReceiver()
-    url = receiver.start()
+    receiver = soc.receiver
     try:
         with database.session() as session:
-            _, secret = subscribe(session, WebhookCreate(name="soc", target=url))
-            receiver.secrets = [str(secret)]
             (entry,) = watch.add_names(session, brand_id, [NAME])
             entry_id = entry.id
 
@@ -107,14 +100,7 @@ def test_a_name_registered_dropped_and_registered_again_notifies_twice(
             "alert.updated",
         ]
 
-        async def deliver() -> None:
-            senders = Senders(jobs.settings)
-            try:
-                await DeliveryWorker(database, senders, DeliveryConfig()).run_once()
-            finally:
-                await senders.aclose()
-
-        asyncio.run(deliver())
+        soc.deliver()
         assert [d.payload["type"] for d in receiver.accepted] == ["alert.created", "alert.updated"]
         updated = receiver.accepted[1].payload["data"]
         assert updated["alert"]["domain"] == NAME
@@ -134,7 +120,6 @@ def test_a_name_registered_dropped_and_registered_again_notifies_twice(
         assert len(watch_reasons) == 3
         assert len({r["detail"] for r in watch_reasons}) == 3
     finally:
-        receiver.stop()
         knot.set_zone("regtest.", str(ZONES["regtest."]))
 
 
